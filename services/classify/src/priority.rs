@@ -1,0 +1,148 @@
+//! Urgency of a post for agents' queues, in `[0, 1]`. A weighted sum of five
+//! signals, each bounded so that none can dominate alone:
+//!
+//! | signal | contribution |
+//! | --- | --- |
+//! | intent | complaint 0.40, question 0.25, praise and other 0.05 |
+//! | negative sentiment | up to 0.20, proportional to its strength |
+//! | urgency cues (`outage`, `lawyer`, `injured`, `cancel my account`…) | 0.25 for the first, 0.05 per extra, at most 0.35 |
+//! | author reach | up to 0.15: log10(followers + 1) / 6, so 1M followers is full |
+//! | shouting at the brand (negative with `!!` or capitals) | 0.05 |
+//!
+//! A furious complaint about a safety issue from a large account lands near
+//! 1; a neutral remark lands near 0.05.
+
+use smo_proto::{Intent, SentimentScore};
+
+use crate::lexicons;
+use crate::phrases::CueSet;
+use crate::text::NormalizedText;
+
+const COMPLAINT_BASE: f32 = 0.40;
+const QUESTION_BASE: f32 = 0.25;
+const OTHER_BASE: f32 = 0.05;
+const NEGATIVITY_WEIGHT: f32 = 0.20;
+const FIRST_URGENCY_CUE: f32 = 0.25;
+const EXTRA_URGENCY_CUE: f32 = 0.05;
+const MAX_EXTRA_URGENCY_CUES: usize = 2;
+const REACH_WEIGHT: f32 = 0.15;
+/// log10 of the follower count that earns the full reach weight.
+const FULL_REACH_LOG10: f32 = 6.0;
+const SHOUTING_WEIGHT: f32 = 0.05;
+
+/// Computes [`smo_proto::EnrichedPost::priority`]. Build once and share.
+#[derive(Debug, Clone)]
+pub struct PriorityScorer {
+    urgency: CueSet,
+}
+
+impl Default for PriorityScorer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl PriorityScorer {
+    /// Compiles the built-in urgency cues.
+    pub fn new() -> Self {
+        Self { urgency: CueSet::new(lexicons::entries(lexicons::URGENCY_CUES)) }
+    }
+
+    /// Number of distinct urgency cues in `text`.
+    pub fn urgency_cues(&self, text: &NormalizedText) -> usize {
+        self.urgency.count(text)
+    }
+
+    /// Priority of a post with this `intent` and `sentiment`, written by an
+    /// author with `followers` (unknown counts as none).
+    pub fn score(
+        &self,
+        text: &NormalizedText,
+        intent: Intent,
+        sentiment: SentimentScore,
+        followers: Option<u64>,
+    ) -> f32 {
+        let base = match intent {
+            Intent::Complaint => COMPLAINT_BASE,
+            Intent::Question => QUESTION_BASE,
+            Intent::Praise | Intent::Other => OTHER_BASE,
+        };
+        let negativity = if sentiment.score.is_finite() {
+            NEGATIVITY_WEIGHT * (-sentiment.score).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        let urgency = match self.urgency_cues(text) {
+            0 => 0.0,
+            cues => FIRST_URGENCY_CUE + EXTRA_URGENCY_CUE * (cues - 1).min(MAX_EXTRA_URGENCY_CUES) as f32,
+        };
+        let reach = followers.map_or(0.0, |count| {
+            let magnitude = ((count as f64) + 1.0).log10() as f32 / FULL_REACH_LOG10;
+            REACH_WEIGHT * magnitude.clamp(0.0, 1.0)
+        });
+        let shouting = if sentiment.score < 0.0
+            && (text.exclamations >= 2 || text.tokens.iter().any(|token| token.shouted))
+        {
+            SHOUTING_WEIGHT
+        } else {
+            0.0
+        };
+        let total = base + negativity + urgency + reach + shouting;
+        if total.is_finite() { total.clamp(0.0, 1.0) } else { 0.0 }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use smo_proto::Sentiment;
+
+    use super::*;
+    use crate::text::normalize;
+
+    fn sentiment(score: f32) -> SentimentScore {
+        SentimentScore { label: crate::sentiment::label_for(score), score }
+    }
+
+    #[test]
+    fn complaint_with_safety_issue_from_big_account_is_near_top() {
+        let scorer = PriorityScorer::new();
+        let text = normalize("@AcmeAir the charger EXPLODED and my son was injured!! calling my lawyer");
+        assert_eq!(scorer.urgency_cues(&text), 3);
+        let priority = scorer.score(&text, Intent::Complaint, sentiment(-0.9), Some(2_000_000));
+        assert!(priority > 0.9, "{priority}");
+        assert!(priority <= 1.0);
+    }
+
+    #[test]
+    fn order_follows_intent_then_strength_then_reach() {
+        let scorer = PriorityScorer::new();
+        let plain = normalize("a post");
+        let complaint = scorer.score(&plain, Intent::Complaint, sentiment(-0.5), None);
+        let question = scorer.score(&plain, Intent::Question, sentiment(0.0), None);
+        let praise = scorer.score(&plain, Intent::Praise, sentiment(0.8), None);
+        assert!(complaint > question && question > praise);
+        let angrier = scorer.score(&plain, Intent::Complaint, sentiment(-0.9), None);
+        assert!(angrier > complaint);
+        let famous = scorer.score(&plain, Intent::Complaint, sentiment(-0.5), Some(50_000));
+        assert!(famous > complaint);
+        let outage = normalize("outage: the app is down for everyone");
+        assert!(scorer.score(&outage, Intent::Question, sentiment(0.0), None) > complaint);
+    }
+
+    #[test]
+    fn always_in_unit_range() {
+        let scorer = PriorityScorer::new();
+        let text = normalize(&"outage lawyer fire injured hacked!!! ".repeat(1000));
+        for score in [f32::NAN, f32::INFINITY, -5.0, 5.0, -1.0, 1.0] {
+            for followers in [None, Some(0), Some(u64::MAX)] {
+                let value = scorer.score(
+                    &text,
+                    Intent::Complaint,
+                    SentimentScore { label: Sentiment::Negative, score },
+                    followers,
+                );
+                assert!((0.0..=1.0).contains(&value), "{score} {followers:?} → {value}");
+            }
+        }
+    }
+}

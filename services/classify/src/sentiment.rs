@@ -1,0 +1,296 @@
+//! Lexicon-and-rules polarity scorer. Each known word carries a weight
+//! (positive or negative, roughly 0.5 to 3.5); the rules then adjust it:
+//!
+//! - **negation**: a negator (`not`, `never`, `no`, `n't`, `pas`, `nicht`…)
+//!   within the three previous words of the same clause flips the weight and
+//!   damps it (`not good` is bad, `not bad` is only mildly good);
+//! - **intensifiers** (`very`, `so`, `muy`, `très`, `sehr`…) right before a
+//!   word scale it up, **downtoners** (`slightly`, `kinda`) scale it down;
+//! - **contrast**: after `but` / `pero` / `mais` / `aber` the clause that
+//!   follows weighs more than the one before;
+//! - **emphasis**: a word in capitals weighs more, and `!` pushes the total
+//!   away from zero;
+//! - **emoticons and emoji** stripped by normalisation add their polarity.
+//!
+//! The sum is squashed into `[-1, 1]` with `tanh`, and scores within the
+//! neutral band are labelled neutral. The weights are hand-set for this first
+//! version; a trained model can replace [`SentimentScorer`] later without
+//! changing its callers.
+
+use std::collections::{HashMap, HashSet};
+
+use smo_proto::{Sentiment, SentimentScore};
+
+use crate::lexicons;
+use crate::text::{NormalizedText, Token};
+
+/// Scores within `(-NEUTRAL_BAND, NEUTRAL_BAND)` are labelled neutral.
+pub const NEUTRAL_BAND: f32 = 0.2;
+
+/// Divides the raw sum before `tanh`: one clearly positive word (`good`, 2)
+/// gives about 0.5, a few strong ones approach 1.
+const SQUASH: f32 = 3.5;
+/// How far back a negator reaches, in words.
+const NEGATION_WINDOW: usize = 3;
+/// A negated positive word becomes this fraction of its weight, negative.
+const NEGATED_POSITIVE: f32 = -0.75;
+/// A negated negative word becomes this fraction of its weight, positive.
+const NEGATED_NEGATIVE: f32 = -0.5;
+/// Weight of a shouted word relative to a normal one.
+const SHOUT_BOOST: f32 = 1.4;
+/// Weight of words before a contrast word, and after it.
+const BEFORE_CONTRAST: f32 = 0.5;
+const AFTER_CONTRAST: f32 = 1.5;
+/// Weight of one emoticon or emoji, and how many count at most.
+const EMOTIVE_WEIGHT: f32 = 1.5;
+const MAX_EMOTIVES: u32 = 3;
+/// Push away from zero per `!`, and how many count at most.
+const EXCLAMATION_PUSH: f32 = 0.3;
+const MAX_EXCLAMATIONS: u32 = 3;
+
+/// Words that, right after a negator, make an idiom rather than a negation:
+/// the negator does not reach the polar word after them (`can't believe how
+/// good`, `not only fast`).
+const NEGATION_IDIOMS: &[&str] = &["believe", "wait", "only", "doubt"];
+/// Polar words that right after a negator mean something positive as a
+/// whole (`can't wait`, `can't complain`), with the idiom's weight.
+const NEGATED_IDIOM_WEIGHTS: &[(&str, f32)] = &[("wait", 2.0), ("complain", 1.5)];
+
+/// The lexicon-and-rules scorer. Build once ([`SentimentScorer::new`]) and
+/// share: scoring only reads it.
+#[derive(Debug, Clone)]
+pub struct SentimentScorer {
+    valence: HashMap<&'static str, f32>,
+    intensity: HashMap<&'static str, f32>,
+    negators: HashSet<&'static str>,
+    contrasts: HashSet<&'static str>,
+}
+
+impl Default for SentimentScorer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SentimentScorer {
+    /// Loads the built-in lexicons.
+    pub fn new() -> Self {
+        let mut valence = HashMap::new();
+        for (weight, word) in lexicons::weighted(lexicons::SENTIMENT) {
+            // The first listing wins: English comes first, so a spelling
+            // shared with another language keeps its English weight.
+            valence.entry(word).or_insert(weight);
+        }
+        let mut intensity = HashMap::new();
+        for (factor, word) in lexicons::weighted(lexicons::INTENSIFIERS) {
+            intensity.entry(word).or_insert(factor);
+        }
+        Self {
+            valence,
+            intensity,
+            negators: lexicons::words(lexicons::NEGATORS).collect(),
+            contrasts: lexicons::words(lexicons::CONTRASTS).collect(),
+        }
+    }
+
+    /// Number of words in the lexicon, for reports and tests.
+    pub fn lexicon_len(&self) -> usize {
+        self.valence.len()
+    }
+
+    /// Polarity of `text`.
+    pub fn score(&self, text: &NormalizedText) -> SentimentScore {
+        let raw = self.raw_score(text);
+        let score = if raw.is_finite() { (raw / SQUASH).tanh().clamp(-1.0, 1.0) } else { 0.0 };
+        SentimentScore { label: label_for(score), score }
+    }
+
+    fn raw_score(&self, text: &NormalizedText) -> f32 {
+        let tokens = &text.tokens;
+        let last_contrast = tokens.iter().rposition(|token| self.contrasts.contains(token.word.as_str()));
+        let emphasis_is_style = text.is_all_caps();
+        let mut sum = 0.0f32;
+        for (index, token) in tokens.iter().enumerate() {
+            let Some(&weight) = self.valence.get(token.word.as_str()) else {
+                continue;
+            };
+            if let Some(&(_, idiom_weight)) =
+                NEGATED_IDIOM_WEIGHTS.iter().find(|(word, _)| *word == token.word)
+                && self.follows_negator(tokens, index)
+            {
+                sum += idiom_weight;
+                continue;
+            }
+            let mut value = weight * self.intensity_before(tokens, index);
+            if token.shouted && !emphasis_is_style {
+                value *= SHOUT_BOOST;
+            }
+            if self.is_negated(tokens, index) {
+                value *= if value > 0.0 { NEGATED_POSITIVE } else { NEGATED_NEGATIVE };
+            }
+            if let Some(contrast) = last_contrast {
+                value *= if index < contrast { BEFORE_CONTRAST } else { AFTER_CONTRAST };
+            }
+            sum += value;
+        }
+        let positive = text.emotive.positive.min(MAX_EMOTIVES) as f32;
+        let negative = text.emotive.negative.min(MAX_EMOTIVES) as f32;
+        sum += EMOTIVE_WEIGHT * (positive - negative);
+        if sum != 0.0 {
+            let exclamations = text.exclamations.min(MAX_EXCLAMATIONS) as f32;
+            sum += sum.signum() * EXCLAMATION_PUSH * exclamations;
+        }
+        sum
+    }
+
+    /// Product of the intensifiers right before `index` (`very very good`).
+    fn intensity_before(&self, tokens: &[Token], index: usize) -> f32 {
+        let mut factor = 1.0;
+        let mut position = index;
+        while position > 0 && !tokens[position].clause_start {
+            position -= 1;
+            match self.intensity.get(tokens[position].word.as_str()) {
+                Some(&scale) => factor *= scale,
+                None => break,
+            }
+        }
+        factor
+    }
+
+    /// Whether the word right before `index`, in the same clause, is a negator.
+    fn follows_negator(&self, tokens: &[Token], index: usize) -> bool {
+        index > 0 && !tokens[index].clause_start && self.is_negator(&tokens[index - 1].word)
+    }
+
+    fn is_negator(&self, word: &str) -> bool {
+        self.negators.contains(word) || word.ends_with("n't")
+    }
+
+    /// Whether a negator precedes `index` within the window, in its clause.
+    fn is_negated(&self, tokens: &[Token], index: usize) -> bool {
+        let mut position = index;
+        for _ in 0..NEGATION_WINDOW {
+            if position == 0 || tokens[position].clause_start {
+                return false;
+            }
+            position -= 1;
+            if self.is_negator(&tokens[position].word) {
+                let next = tokens[position + 1].word.as_str();
+                return !NEGATION_IDIOMS.contains(&next);
+            }
+        }
+        false
+    }
+}
+
+/// Label of a squashed score, with the neutral band.
+pub fn label_for(score: f32) -> Sentiment {
+    if score >= NEUTRAL_BAND {
+        Sentiment::Positive
+    } else if score <= -NEUTRAL_BAND {
+        Sentiment::Negative
+    } else {
+        Sentiment::Neutral
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::text::normalize;
+
+    fn score(text: &str) -> SentimentScore {
+        SentimentScorer::new().score(&normalize(text))
+    }
+
+    #[test]
+    fn lexicon_has_a_few_hundred_words() {
+        assert!(SentimentScorer::new().lexicon_len() > 500);
+    }
+
+    #[test]
+    fn clear_praise_and_clear_complaints() {
+        let praise = score("@AcmeAir the crew was amazing and so friendly, thank you!");
+        assert_eq!(praise.label, Sentiment::Positive, "{praise:?}");
+        assert!(praise.score > 0.6);
+        let complaint = score("@AcmeAir worst airline ever. Rude staff and my bag is lost");
+        assert_eq!(complaint.label, Sentiment::Negative, "{complaint:?}");
+        assert!(complaint.score < -0.6);
+    }
+
+    #[test]
+    fn facts_are_neutral() {
+        for text in [
+            "Flight AA123 departs from gate 12 at 6pm",
+            "@acme what time does the store open on Sunday?",
+            "",
+            "😂",
+        ] {
+            assert_eq!(score(text).label, Sentiment::Neutral, "{text}");
+        }
+    }
+
+    #[test]
+    fn negation_flips_and_damps() {
+        let good = score("the service was good");
+        let not_good = score("the service was not good");
+        assert_eq!(good.label, Sentiment::Positive);
+        assert_eq!(not_good.label, Sentiment::Negative, "{not_good:?}");
+        assert!(not_good.score.abs() < good.score.abs());
+        assert!(score("honestly the food wasn't bad").score > 0.0);
+        assert!(score("the app doesn't work and it isn't helpful").score < 0.0);
+        // Negation stops at punctuation.
+        assert_eq!(score("No, it was great").label, Sentiment::Positive);
+        // Idioms are not negations.
+        assert_eq!(score("can't believe how good this is").label, Sentiment::Positive);
+        assert_eq!(score("can't wait to fly with you again").label, Sentiment::Positive);
+    }
+
+    #[test]
+    fn negation_in_other_languages() {
+        assert_eq!(score("el servicio no es bueno").label, Sentiment::Negative);
+        assert_eq!(score("ce n'est pas bon du tout").label, Sentiment::Negative);
+        assert_eq!(score("das Essen war nicht gut").label, Sentiment::Negative);
+    }
+
+    #[test]
+    fn intensifiers_capitals_and_exclamations_strengthen() {
+        let plain = score("the seats were bad").score;
+        assert!(score("the seats were very bad").score < plain);
+        assert!(score("the seats were BAD").score < plain);
+        assert!(score("the seats were bad!!!").score < plain);
+        assert!(score("the seats were slightly bad").score > plain);
+    }
+
+    #[test]
+    fn contrast_weighs_the_second_clause() {
+        assert_eq!(
+            score("The crew was nice but the delay was terrible and the food awful").label,
+            Sentiment::Negative
+        );
+        assert_eq!(score("The wait was long but the staff were amazing").label, Sentiment::Positive);
+    }
+
+    #[test]
+    fn emoticons_and_emoji_count() {
+        assert_eq!(score("flight landed 😍🎉").label, Sentiment::Positive);
+        assert_eq!(score("flight landed :(").label, Sentiment::Negative);
+    }
+
+    #[test]
+    fn other_languages() {
+        assert_eq!(score("Excelente servicio, muchas gracias").label, Sentiment::Positive);
+        assert_eq!(score("Service client nul, quelle honte").label, Sentiment::Negative);
+        assert_eq!(score("Der Kundenservice ist eine Frechheit").label, Sentiment::Negative);
+        assert_eq!(score("Atendimento péssimo, que vergonha").label, Sentiment::Negative);
+        assert_eq!(score("Servizio ottimo, grazie mille").label, Sentiment::Positive);
+    }
+
+    #[test]
+    fn score_stays_in_range() {
+        let many = "worst terrible awful ".repeat(10_000);
+        let value = score(&many).score;
+        assert!((-1.0..=1.0).contains(&value));
+        assert!(value < -0.99);
+    }
+}

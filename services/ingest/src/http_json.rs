@@ -1,0 +1,204 @@
+//! A generic HTTP JSON source: any API that returns a JSON document with an
+//! array of items, configured by dotted field paths instead of code. Paging is
+//! by a cursor sent as a query parameter, taken either from a field of the
+//! response (`next_cursor`) or from the id of the last item.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::Deserialize;
+use serde_json::Value;
+use smo_proto::AccountId;
+
+use crate::field_path::{lookup, lookup_string};
+use crate::record::PostRecord;
+use crate::{IngestError, Rejected, Source, SourceBatch};
+
+/// Responses larger than this are refused rather than buffered.
+const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+
+/// Configuration of an HTTP JSON source: where the items are and which field
+/// holds what.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpJsonSourceConfig {
+    /// Name of the source within its account; posts get source `http:{name}`.
+    pub name: String,
+    /// The endpoint.
+    pub url: String,
+    /// Path to the array of items (empty: the document is the array).
+    #[serde(default)]
+    pub items: String,
+    /// Path in an item to its id.
+    pub id: String,
+    /// Path in an item to its text.
+    pub text: String,
+    /// Path in an item to the author's handle.
+    pub author_handle: String,
+    /// Path in an item to the author's id (default: the handle).
+    #[serde(default)]
+    pub author_id: Option<String>,
+    /// Path in an item to the follower count.
+    #[serde(default)]
+    pub followers: Option<String>,
+    /// Path in an item to its publication time.
+    pub created_at: String,
+    /// Path in an item to its link.
+    #[serde(default)]
+    pub link: Option<String>,
+    /// Path in an item to the id of the post it answers.
+    #[serde(default)]
+    pub in_reply_to: Option<String>,
+    /// Query parameter carrying the cursor (e.g. `since_id`, `after`).
+    #[serde(default)]
+    pub cursor_param: Option<String>,
+    /// Path in the document to the next cursor; without it the last item's
+    /// id is the cursor.
+    #[serde(default)]
+    pub next_cursor: Option<String>,
+    /// Request timeout in seconds.
+    #[serde(default = "default_timeout_secs")]
+    pub timeout_secs: u64,
+    /// Seconds between polls when run continuously.
+    #[serde(default = "default_interval_secs")]
+    pub interval_secs: u64,
+}
+
+fn default_timeout_secs() -> u64 {
+    15
+}
+
+fn default_interval_secs() -> u64 {
+    60
+}
+
+/// An HTTP JSON endpoint polled for one account.
+#[derive(Debug)]
+pub struct HttpJsonSource {
+    name: String,
+    account: AccountId,
+    config: HttpJsonSourceConfig,
+    client: reqwest::Client,
+}
+
+impl HttpJsonSource {
+    /// A source polling `config.url` for `account`.
+    pub fn new(account: AccountId, config: HttpJsonSourceConfig) -> Result<Self, IngestError> {
+        let source_name = format!("http:{}", config.name);
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(config.timeout_secs.max(1)))
+            .user_agent(concat!("smo/", env!("CARGO_PKG_VERSION")))
+            .redirect(reqwest::redirect::Policy::limited(5))
+            .build()
+            .map_err(|e| IngestError::Config {
+                source_name: source_name.clone(),
+                key: "url".into(),
+                reason: e.to_string(),
+            })?;
+        if !(config.url.starts_with("http://") || config.url.starts_with("https://")) {
+            return Err(IngestError::Config {
+                source_name,
+                key: "url".into(),
+                reason: format!("{:?} is not an http(s) URL", config.url),
+            });
+        }
+        Ok(Self { name: source_name, account, config, client })
+    }
+
+    /// Seconds between polls when run continuously.
+    pub fn interval(&self) -> Duration {
+        Duration::from_secs(self.config.interval_secs.max(1))
+    }
+
+    fn http_error(&self, reason: impl Into<String>) -> IngestError {
+        IngestError::Http {
+            source_name: self.name.clone(),
+            url: self.config.url.clone(),
+            reason: reason.into(),
+        }
+    }
+
+    fn bad_response(&self, reason: impl Into<String>) -> IngestError {
+        IngestError::BadResponse {
+            source_name: self.name.clone(),
+            url: self.config.url.clone(),
+            reason: reason.into(),
+        }
+    }
+
+    async fn fetch(&self, cursor: Option<&str>) -> Result<Value, IngestError> {
+        let mut request = self.client.get(&self.config.url);
+        if let (Some(param), Some(cursor)) = (&self.config.cursor_param, cursor) {
+            request = request.query(&[(param.as_str(), cursor)]);
+        }
+        let mut response = request.send().await.map_err(|e| self.http_error(e.to_string()))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(self.http_error(format!("status {status}")));
+        }
+        if response.content_length().is_some_and(|len| len as usize > MAX_BODY_BYTES) {
+            return Err(self.bad_response(format!("body larger than {MAX_BODY_BYTES} bytes")));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.http_error(e.to_string()))? {
+            if body.len() + chunk.len() > MAX_BODY_BYTES {
+                return Err(self.bad_response(format!("body larger than {MAX_BODY_BYTES} bytes")));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        serde_json::from_slice(&body).map_err(|e| {
+            let start = String::from_utf8_lossy(&body[..body.len().min(80)]).into_owned();
+            self.bad_response(format!("not JSON ({e}); body starts with {start:?}"))
+        })
+    }
+
+    fn record_of(&self, item: &Value) -> PostRecord {
+        let field = |path: &Option<String>| path.as_deref().and_then(|p| lookup_string(item, p));
+        PostRecord {
+            id: lookup_string(item, &self.config.id),
+            text: lookup_string(item, &self.config.text),
+            author_handle: lookup_string(item, &self.config.author_handle),
+            author_id: field(&self.config.author_id),
+            followers: field(&self.config.followers).and_then(|f| f.parse().ok()),
+            created_at: lookup_string(item, &self.config.created_at),
+            url: field(&self.config.link),
+            in_reply_to: field(&self.config.in_reply_to),
+            ..PostRecord::default()
+        }
+    }
+}
+
+#[async_trait]
+impl Source for HttpJsonSource {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn poll(&mut self, cursor: Option<&str>) -> Result<SourceBatch, IngestError> {
+        let document = self.fetch(cursor).await?;
+        let items = lookup(&document, &self.config.items)
+            .and_then(Value::as_array)
+            .ok_or_else(|| self.bad_response(format!("no array at `{}`", self.config.items)))?;
+        let mut batch = SourceBatch::default();
+        let mut last_id = None;
+        for (index, item) in items.iter().enumerate() {
+            let record = self.record_of(item);
+            last_id = record.id.clone().or(last_id);
+            match record.into_post(&self.account, &self.name) {
+                Ok(post) => batch.posts.push(post),
+                Err(error) => batch.rejected.push(Rejected {
+                    location: format!("{} item {index}", self.config.url),
+                    raw: item.to_string(),
+                    reason: error.to_string(),
+                }),
+            }
+        }
+        let next = match &self.config.next_cursor {
+            Some(path) => lookup_string(&document, path),
+            None => last_id,
+        };
+        batch.exhausted = items.is_empty() || next.is_none() || next.as_deref() == cursor;
+        batch.next_cursor = next.or_else(|| cursor.map(str::to_owned));
+        Ok(batch)
+    }
+}

@@ -1,0 +1,331 @@
+//! The `smo.toml` shape and its validation. Parsed with
+//! [`smo_runtime::load_config`] (TOML plus `SMO_…` overrides, e.g.
+//! `SMO_BUS__URL`), then validated into [`Settings`], whose errors name the
+//! offending key. Relative paths are relative to the working directory.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use smo_ingest::SourceConfig;
+use smo_proto::AccountId;
+use smo_runtime::ConfigError;
+
+/// The file as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// Where embedded files live (bus and store SQLite files, indexes, reports).
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// Message bus.
+    #[serde(default)]
+    pub bus: RawBus,
+    /// SQL store.
+    #[serde(default)]
+    pub store: RawStore,
+    /// Search indexes.
+    #[serde(default)]
+    pub index: RawIndex,
+    /// Classification stage.
+    #[serde(default)]
+    pub classify: RawClassify,
+    /// Client accounts.
+    #[serde(default)]
+    pub accounts: Vec<RawAccount>,
+}
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from(".smo")
+}
+
+/// `[bus]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBus {
+    /// `amqp://…` for RabbitMQ, `sqlite://FILE` for the embedded queue;
+    /// default: `sqlite://{data_dir}/bus.sqlite`.
+    pub url: Option<String>,
+    /// Unacked deliveries per consumer.
+    pub prefetch: Option<u16>,
+}
+
+/// `[store]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStore {
+    /// `postgres://…` or `sqlite://FILE`; default `sqlite://{data_dir}/smo.sqlite`.
+    pub url: Option<String>,
+}
+
+/// `[index]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawIndex {
+    /// Directory of the per-account indexes; default `{data_dir}/index`.
+    pub dir: Option<PathBuf>,
+    /// Posts per commit at most.
+    pub batch_max_posts: Option<usize>,
+    /// Longest wait before committing a partial batch, in milliseconds.
+    pub batch_max_wait_ms: Option<u64>,
+}
+
+/// `[classify]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawClassify {
+    /// Posts classified and published per round at most.
+    pub batch_max_posts: Option<usize>,
+}
+
+/// `[[accounts]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAccount {
+    /// The account slug.
+    pub id: String,
+    /// Display name for reports.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Agents answering this account's cases, in round-robin order.
+    #[serde(default)]
+    pub agents: Vec<String>,
+    /// Candidate languages for detection (ISO 639-1); empty: all.
+    #[serde(default)]
+    pub languages: Vec<String>,
+    /// Topic tags.
+    #[serde(default)]
+    pub tags: Vec<RawTag>,
+    /// Where this account's posts come from.
+    #[serde(default)]
+    pub sources: Vec<SourceConfig>,
+}
+
+/// `[[accounts.tags]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTag {
+    /// The tag's name.
+    pub name: String,
+    /// Words or phrases; `deliver*` is a prefix, `#tag` a hashtag.
+    pub keywords: Vec<String>,
+}
+
+/// Validated settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Embedded data directory.
+    pub data_dir: PathBuf,
+    /// Bus URL.
+    pub bus_url: String,
+    /// Consumer prefetch.
+    pub prefetch: u16,
+    /// Store URL.
+    pub store_url: String,
+    /// Index directory.
+    pub index_dir: PathBuf,
+    /// Index batch size.
+    pub index_batch_posts: usize,
+    /// Index batch wait.
+    pub index_batch_wait: Duration,
+    /// Classify batch size.
+    pub classify_batch_posts: usize,
+    /// Accounts.
+    pub accounts: Vec<AccountSettings>,
+}
+
+/// One validated account.
+#[derive(Debug, Clone)]
+pub struct AccountSettings {
+    /// Its id.
+    pub id: AccountId,
+    /// Display name.
+    pub name: String,
+    /// Agents in round-robin order.
+    pub agents: Vec<String>,
+    /// Candidate languages.
+    pub languages: Vec<String>,
+    /// Topic tags.
+    pub tags: Vec<RawTag>,
+    /// Sources.
+    pub sources: Vec<SourceConfig>,
+}
+
+impl Settings {
+    /// Loads and validates `path`, with `SMO_…` environment overrides.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let raw: RawConfig = smo_runtime::load_config(path, "SMO")?;
+        Self::validate(raw)
+    }
+
+    /// Validates the raw shape.
+    pub fn validate(raw: RawConfig) -> Result<Self, ConfigError> {
+        let data_dir = raw.data_dir;
+        let bus_url =
+            raw.bus.url.unwrap_or_else(|| format!("sqlite://{}", data_dir.join("bus.sqlite").display()));
+        if !(bus_url.starts_with("amqp://")
+            || bus_url.starts_with("amqps://")
+            || bus_url.starts_with("sqlite:"))
+        {
+            return Err(ConfigError::invalid(
+                "bus.url",
+                format!("{bus_url:?}: expected amqp://… or sqlite://…"),
+            ));
+        }
+        let store_url =
+            raw.store.url.unwrap_or_else(|| format!("sqlite://{}", data_dir.join("smo.sqlite").display()));
+        if !(store_url.starts_with("postgres://")
+            || store_url.starts_with("postgresql://")
+            || store_url.starts_with("sqlite:"))
+        {
+            return Err(ConfigError::invalid(
+                "store.url",
+                format!("{store_url:?}: expected postgres://… or sqlite://…"),
+            ));
+        }
+        let prefetch = raw.bus.prefetch.unwrap_or(500);
+        if prefetch == 0 {
+            return Err(ConfigError::invalid("bus.prefetch", "must be at least 1"));
+        }
+        let index_batch_posts = positive(raw.index.batch_max_posts.unwrap_or(2000), "index.batch_max_posts")?;
+        let classify_batch_posts =
+            positive(raw.classify.batch_max_posts.unwrap_or(500), "classify.batch_max_posts")?;
+        let index_batch_wait = Duration::from_millis(raw.index.batch_max_wait_ms.unwrap_or(500));
+
+        let mut seen_accounts = HashSet::new();
+        let mut accounts = Vec::with_capacity(raw.accounts.len());
+        for (i, account) in raw.accounts.into_iter().enumerate() {
+            let key = |field: &str| format!("accounts[{i}].{field}");
+            let id =
+                AccountId::new(account.id).map_err(|e| ConfigError::invalid(key("id"), e.to_string()))?;
+            if !seen_accounts.insert(id.clone()) {
+                return Err(ConfigError::invalid(key("id"), format!("account {id} is defined twice")));
+            }
+            let mut seen_agents = HashSet::new();
+            for (j, agent) in account.agents.iter().enumerate() {
+                if agent.trim().is_empty() {
+                    return Err(ConfigError::invalid(key(&format!("agents[{j}]")), "empty agent name"));
+                }
+                if !seen_agents.insert(agent) {
+                    return Err(ConfigError::invalid(
+                        key(&format!("agents[{j}]")),
+                        format!("agent {agent} listed twice"),
+                    ));
+                }
+            }
+            for (j, tag) in account.tags.iter().enumerate() {
+                if tag.name.trim().is_empty() {
+                    return Err(ConfigError::invalid(key(&format!("tags[{j}].name")), "empty tag name"));
+                }
+                if tag.keywords.iter().all(|k| k.trim().is_empty()) {
+                    return Err(ConfigError::invalid(key(&format!("tags[{j}].keywords")), "no keywords"));
+                }
+            }
+            let mut seen_sources = HashSet::new();
+            for (j, source) in account.sources.iter().enumerate() {
+                if source.name().trim().is_empty() {
+                    return Err(ConfigError::invalid(
+                        key(&format!("sources[{j}].name")),
+                        "empty source name",
+                    ));
+                }
+                if !seen_sources.insert(source.name().to_owned()) {
+                    return Err(ConfigError::invalid(
+                        key(&format!("sources[{j}].name")),
+                        format!("source {} defined twice", source.name()),
+                    ));
+                }
+                if let SourceConfig::File(file) = source
+                    && !file.path.is_file()
+                {
+                    return Err(ConfigError::invalid(
+                        key(&format!("sources[{j}].path")),
+                        format!("{} is not a readable file", file.path.display()),
+                    ));
+                }
+            }
+            accounts.push(AccountSettings {
+                name: account.name.unwrap_or_else(|| id.to_string()),
+                id,
+                agents: account.agents,
+                languages: account.languages,
+                tags: account.tags,
+                sources: account.sources,
+            });
+        }
+        Ok(Self {
+            index_dir: raw.index.dir.unwrap_or_else(|| data_dir.join("index")),
+            data_dir,
+            bus_url,
+            prefetch,
+            store_url,
+            index_batch_posts,
+            index_batch_wait,
+            classify_batch_posts,
+            accounts,
+        })
+    }
+
+    /// The settings of `account`, or an error naming the known ones.
+    pub fn account(&self, account: &str) -> Result<&AccountSettings, ConfigError> {
+        self.accounts.iter().find(|a| a.id.as_str() == account).ok_or_else(|| {
+            let known: Vec<&str> = self.accounts.iter().map(|a| a.id.as_str()).collect();
+            ConfigError::invalid(
+                "accounts",
+                format!("no account {account:?} (configured: {})", known.join(", ")),
+            )
+        })
+    }
+}
+
+fn positive(value: usize, key: &str) -> Result<usize, ConfigError> {
+    if value == 0 { Err(ConfigError::invalid(key, "must be at least 1")) } else { Ok(value) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Settings, ConfigError> {
+        let raw: RawConfig = smo_runtime::parse_config(text, "t", "SMO", Vec::new())?;
+        Settings::validate(raw)
+    }
+
+    #[test]
+    fn defaults_point_into_the_data_dir() {
+        let settings = parse("data_dir = \"/tmp/x\"\n").expect("valid");
+        assert_eq!(settings.bus_url, "sqlite:///tmp/x/bus.sqlite");
+        assert_eq!(settings.store_url, "sqlite:///tmp/x/smo.sqlite");
+        assert_eq!(settings.index_dir, PathBuf::from("/tmp/x/index"));
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let cases = [
+            ("[[accounts]]\nid = \"Bad.Id\"\n", "accounts[0].id"),
+            ("[[accounts]]\nid = \"a\"\n[[accounts]]\nid = \"a\"\n", "accounts[1].id"),
+            ("[[accounts]]\nid = \"a\"\nagents = [\"x\", \"x\"]\n", "accounts[0].agents[1]"),
+            ("[bus]\nurl = \"redis://x\"\n", "bus.url"),
+            ("[bus]\nprefetch = 0\n", "bus.prefetch"),
+            ("[store]\nurl = \"mysql://x\"\n", "store.url"),
+            (
+                "[[accounts]]\nid = \"a\"\n[[accounts.sources]]\nkind = \"file\"\nname = \"s\"\npath = \"/nonexistent.ndjson\"\n",
+                "accounts[0].sources[0].path",
+            ),
+            (
+                "[[accounts]]\nid = \"a\"\n[[accounts.sources]]\nkind = \"file\"\nname = \"s\"\npath = \"/x\"\npth = 1\n",
+                "accounts[0].sources[0]",
+            ),
+            (
+                "[[accounts]]\nid = \"a\"\n[[accounts.tags]]\nname = \"t\"\nkeywords = []\n",
+                "accounts[0].tags[0].keywords",
+            ),
+            ("[index]\nbatch_max_posts = 0\n", "index.batch_max_posts"),
+        ];
+        for (text, key) in cases {
+            let err = parse(text).expect_err(text);
+            assert!(err.to_string().contains(key), "{text:?}: {err}");
+        }
+    }
+}

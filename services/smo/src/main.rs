@@ -1,0 +1,63 @@
+//! The `smo` command line: runs the pipeline (embedded demo or long-running
+//! workers per role and account) and reads its results (search, cases,
+//! reports). Library crates do the work; this binary wires them together and
+//! turns their typed errors into messages with context.
+
+mod commands;
+mod config;
+mod pipeline;
+mod stages;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Social-media monitoring and community management pipeline.
+#[derive(Debug, Parser)]
+#[command(name = "smo", version, about, long_about = None)]
+struct Cli {
+    /// Configuration file (TOML); every key can be overridden by an
+    /// environment variable, e.g. SMO_BUS__URL for `bus.url`.
+    #[arg(long, global = true, env = "SMO_CONFIG", default_value = "config/smo.toml")]
+    config: PathBuf,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the whole pipeline once, embedded (no server needed), on the
+    /// sample data of the configured accounts, and show what each stage did.
+    Demo(commands::demo::DemoArgs),
+    /// Run pipeline roles for accounts until SIGTERM or Ctrl-C.
+    Run(commands::run::RunArgs),
+    /// Search an account's posts.
+    Search(commands::search::SearchArgs),
+    /// List an account's cases, most urgent first.
+    Cases(commands::cases::CasesArgs),
+    /// Write an account's monitoring report for a period.
+    Report(commands::report::ReportArgs),
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    // The demo prints its own summary; workers log their progress.
+    let log_level = if matches!(cli.command, Command::Demo(_)) { "warn" } else { "warn,smo=info" };
+    smo_runtime::telemetry::init_logging(log_level);
+    let result = match cli.command {
+        Command::Demo(args) => commands::demo::run(&cli.config, args).await,
+        Command::Run(args) => commands::run::run(&cli.config, args).await,
+        Command::Search(args) => commands::search::run(&cli.config, args).await,
+        Command::Cases(args) => commands::cases::run(&cli.config, args).await,
+        Command::Report(args) => commands::report::run(&cli.config, args).await,
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,39 @@
+//! Community stage: complaints and questions become cases. The whole batch is
+//! written in one transaction (unique per account and post) before the
+//! messages are acked.
+
+use async_trait::async_trait;
+use smo_bus::Delivery;
+use smo_bus::worker::{BatchHandler, HandlerError, Outcome};
+use smo_community::CaseOpener;
+use smo_proto::{AccountId, EnrichedPost};
+
+use super::{count_outcomes, parse_batch};
+
+/// Opens cases for one account.
+pub struct CommunityHandler {
+    account: AccountId,
+    opener: CaseOpener,
+}
+
+impl CommunityHandler {
+    /// A handler for `account`.
+    pub fn new(account: AccountId, opener: CaseOpener) -> Self {
+        Self { account, opener }
+    }
+}
+
+#[async_trait]
+impl BatchHandler for CommunityHandler {
+    async fn handle(&mut self, batch: &[Delivery]) -> Result<Vec<Outcome>, HandlerError> {
+        let (posts, outcomes) = parse_batch::<EnrichedPost>(batch, &self.account);
+        if !posts.is_empty() {
+            self.opener
+                .open_batch(&self.account, &posts)
+                .await
+                .map_err(|e| HandlerError::msg(format!("opening cases: {e}")))?;
+        }
+        count_outcomes("community", &self.account, &outcomes);
+        Ok(outcomes)
+    }
+}
