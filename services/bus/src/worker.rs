@@ -1,13 +1,14 @@
 //! The consume loop every stage uses: collect a batch, hand it to the stage's
 //! [`BatchHandler`], settle each delivery as the handler says. Settling is
 //! subtle (dead letters before acks, `ack multiple` only when it cannot ack
-//! something that must not be acked, requeue on transient failure), so it is
-//! written once here rather than in every stage.
+//! something that must not be acked, retry in place on transient failure),
+//! so it is written once here rather than in every stage.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use smo_runtime::backoff::Backoff;
 use tokio::sync::watch;
 use tokio::time::Instant;
 use tracing::{debug, error, info, warn};
@@ -26,8 +27,11 @@ pub enum Outcome {
     Requeue,
 }
 
-/// A transient failure of a whole batch (database down, disk full): the batch
-/// is requeued after a backoff. Per-message failures are [`Outcome`]s instead.
+/// A transient failure of a whole batch (database down, disk full): the worker
+/// keeps the batch unacked and hands it to the handler again after a backoff,
+/// until it succeeds or shutdown. Retrying in place rather than requeueing
+/// keeps an outage from using up the queue's delivery limit and
+/// dead-lettering good messages. Per-message failures are [`Outcome`]s.
 #[derive(Debug, thiserror::Error)]
 #[error("{message}: {source}")]
 pub struct HandlerError {
@@ -90,32 +94,8 @@ pub struct WorkerStats {
     pub requeued: u64,
     /// Batches handed to the handler.
     pub batches: u64,
-    /// Batches requeued whole because the handler failed (or misbehaved).
+    /// Handler attempts that failed (each retry of a batch counts).
     pub failed_batches: u64,
-}
-
-/// Backoff after a failed batch: 100 ms doubling to 30 s.
-struct Backoff {
-    next: Duration,
-}
-
-impl Backoff {
-    const FIRST: Duration = Duration::from_millis(100);
-    const MAX: Duration = Duration::from_secs(30);
-
-    fn new() -> Self {
-        Self { next: Self::FIRST }
-    }
-
-    fn reset(&mut self) {
-        self.next = Self::FIRST;
-    }
-
-    fn step(&mut self) -> Duration {
-        let delay = self.next;
-        self.next = (self.next * 2).min(Self::MAX);
-        delay
-    }
 }
 
 /// Resolves once shutdown was requested; never if the sender went away
@@ -147,7 +127,7 @@ pub async fn run_batches(
 ) -> Result<WorkerStats, BusError> {
     let max_messages = policy.max_messages.max(1);
     let mut stats = WorkerStats::default();
-    let mut backoff = Backoff::new();
+    let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(30));
     // Tags whose dead-letter/requeue failed on a live channel: an `ack
     // multiple` over them would wrongly ack them, so they are retried first.
     let mut stuck: BTreeMap<u64, u32> = BTreeMap::new();
@@ -195,27 +175,12 @@ pub async fn run_batches(
         retry_stuck(consumer.as_mut(), &mut stuck).await;
         stats.received += batch.len() as u64;
         stats.batches += 1;
-        match handler.handle(&batch).await {
-            Ok(outcomes) if outcomes.len() == batch.len() => {
+        match handle_until_done(handler, &batch, &mut backoff, &mut shutdown, &mut stats).await {
+            Some(outcomes) => {
                 backoff.reset();
                 settle(consumer.as_mut(), &batch, outcomes, &mut stats, &mut stuck).await;
             }
-            Ok(outcomes) => {
-                error!(
-                    batch = batch.len(),
-                    outcomes = outcomes.len(),
-                    "handler returned the wrong number of outcomes (a bug); requeueing the batch"
-                );
-                stats.failed_batches += 1;
-                pause(&mut backoff, &mut shutdown).await;
-                requeue_all(consumer.as_mut(), &batch, &mut stats, &mut stuck).await;
-            }
-            Err(handler_error) => {
-                warn!(error = %handler_error, batch = batch.len(), "handler failed; requeueing the batch after a backoff");
-                stats.failed_batches += 1;
-                pause(&mut backoff, &mut shutdown).await;
-                requeue_all(consumer.as_mut(), &batch, &mut stats, &mut stuck).await;
-            }
+            None => requeue_all(consumer.as_mut(), &batch, &mut stats, &mut stuck).await,
         }
 
         match interrupt {
@@ -233,12 +198,39 @@ pub async fn run_batches(
     Ok(stats)
 }
 
-/// Sleeps for the next backoff step, cut short by shutdown.
-async fn pause(backoff: &mut Backoff, shutdown: &mut watch::Receiver<bool>) {
-    let delay = backoff.step();
-    tokio::select! {
-        () = tokio::time::sleep(delay) => {}
-        () = shutdown_requested(shutdown) => {}
+/// Hands `batch` to the handler until it succeeds, retrying in place with
+/// backoff while it fails. `None` means the batch must be requeued: the
+/// handler returned the wrong number of outcomes (a bug), or shutdown came
+/// while it was failing.
+async fn handle_until_done(
+    handler: &mut dyn BatchHandler,
+    batch: &[Delivery],
+    backoff: &mut Backoff,
+    shutdown: &mut watch::Receiver<bool>,
+    stats: &mut WorkerStats,
+) -> Option<Vec<Outcome>> {
+    loop {
+        match handler.handle(batch).await {
+            Ok(outcomes) if outcomes.len() == batch.len() => return Some(outcomes),
+            Ok(outcomes) => {
+                error!(
+                    batch = batch.len(),
+                    outcomes = outcomes.len(),
+                    "handler returned the wrong number of outcomes (a bug); requeueing the batch"
+                );
+                stats.failed_batches += 1;
+                return None;
+            }
+            Err(handler_error) => {
+                stats.failed_batches += 1;
+                let delay = backoff.next_delay();
+                warn!(error = %handler_error, batch = batch.len(), ?delay, "handler failed; retrying the batch in place");
+                tokio::select! {
+                    () = tokio::time::sleep(delay) => {}
+                    () = shutdown_requested(shutdown) => return None,
+                }
+            }
+        }
     }
 }
 
@@ -350,19 +342,6 @@ async fn settle(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_doubles_up_to_a_cap() {
-        let mut backoff = Backoff::new();
-        assert_eq!(backoff.step(), Duration::from_millis(100));
-        assert_eq!(backoff.step(), Duration::from_millis(200));
-        for _ in 0..20 {
-            backoff.step();
-        }
-        assert_eq!(backoff.step(), Duration::from_secs(30));
-        backoff.reset();
-        assert_eq!(backoff.step(), Duration::from_millis(100));
-    }
 
     #[test]
     fn handler_error_keeps_its_message() {
