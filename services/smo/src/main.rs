@@ -38,13 +38,16 @@ enum Command {
     Cases(commands::cases::CasesArgs),
     /// Write an account's monitoring report for a period.
     Report(commands::report::ReportArgs),
+    /// Measure throughput and latency against the limits of the same run.
+    Bench(commands::bench::BenchArgs),
 }
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     // The demo prints its own summary; workers log their progress.
-    let log_level = if matches!(cli.command, Command::Demo(_)) { "warn" } else { "warn,smo=info" };
+    let log_level =
+        if matches!(cli.command, Command::Demo(_) | Command::Bench(_)) { "warn" } else { "warn,smo=info" };
     smo_runtime::telemetry::init_logging(log_level);
     let result = match cli.command {
         Command::Demo(args) => commands::demo::run(&cli.config, args).await,
@@ -52,6 +55,7 @@ async fn main() -> std::process::ExitCode {
         Command::Search(args) => commands::search::run(&cli.config, args).await,
         Command::Cases(args) => commands::cases::run(&cli.config, args).await,
         Command::Report(args) => commands::report::run(&cli.config, args).await,
+        Command::Bench(args) => commands::bench::run(&cli.config, args).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

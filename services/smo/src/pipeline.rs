@@ -132,7 +132,8 @@ impl Pipeline {
     }
 }
 
-fn profile_of(account: &AccountSettings) -> anyhow::Result<AccountProfile> {
+/// The classifier profile of an account: compiled tags and candidate languages.
+pub fn profile_of(account: &AccountSettings) -> anyhow::Result<AccountProfile> {
     let rules: Vec<TagRule> =
         account.tags.iter().map(|tag| TagRule::new(tag.name.clone(), tag.keywords.clone())).collect();
     let languages = if account.languages.is_empty() { None } else { Some(account.languages.clone()) };

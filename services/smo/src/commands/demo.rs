@@ -93,7 +93,8 @@ pub async fn run(config: &Path, args: DemoArgs) -> anyhow::Result<()> {
         ingested.push(stats);
     }
     let ingest_done = started.elapsed();
-    wait_until_settled(&accounts, &ingested).await?;
+    let raw: Vec<u64> = ingested.iter().map(|stats| stats.published).collect();
+    stages::wait_until_settled(&accounts, &raw, Duration::from_secs(300)).await?;
     shutdown.trigger();
     while let Some(joined) = workers.join_next().await {
         joined.context("a worker task panicked")?;
@@ -117,8 +118,8 @@ pub async fn run(config: &Path, args: DemoArgs) -> anyhow::Result<()> {
             ingested: stats.published,
             rejected_at_ingest: stats.rejected,
             classified: stages::settled("classify", account, "ack"),
-            complaints: published(account, Intent::Complaint),
-            questions: published(account, Intent::Question),
+            complaints: stages::published(account, Intent::Complaint),
+            questions: stages::published(account, Intent::Question),
             indexed_documents: reader.num_docs(),
             cases: pipeline.store.count_cases(account).await?,
             report_markdown: paths.markdown,
@@ -189,42 +190,4 @@ pub async fn run(config: &Path, args: DemoArgs) -> anyhow::Result<()> {
         summaries[0].account
     );
     Ok(())
-}
-
-fn published(account: &AccountId, intent: Intent) -> u64 {
-    smo_runtime::metrics::series(
-        &stages::STAGE_PUBLISHED,
-        &[("stage", "classify"), ("account", account.as_str()), ("intent", intent.as_str())],
-    )
-    .get() as u64
-}
-
-/// Waits until every stage has settled everything upstream produced.
-async fn wait_until_settled(
-    accounts: &[AccountId],
-    ingested: &[smo_ingest::IngestStats],
-) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(300);
-    loop {
-        let done = accounts.iter().zip(ingested).all(|(account, stats)| {
-            let handled = |stage| {
-                stages::settled(stage, account, "ack") + stages::settled(stage, account, "dead_letter")
-            };
-            let enriched: u64 = [Intent::Complaint, Intent::Question, Intent::Praise, Intent::Other]
-                .into_iter()
-                .map(|intent| published(account, intent))
-                .sum();
-            let needs_response = published(account, Intent::Complaint) + published(account, Intent::Question);
-            handled("classify") >= stats.published
-                && handled("index") >= enriched
-                && handled("community") >= needs_response
-        });
-        if done {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            bail!("the pipeline did not settle every message within 5 minutes");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod bench;
 pub mod cases;
 pub mod demo;
 pub mod report;

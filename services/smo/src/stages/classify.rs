@@ -11,7 +11,7 @@ use smo_classify::{AccountProfile, Classifier};
 use smo_proto::topology::{self, ENRICHED_EXCHANGE};
 use smo_proto::{AccountId, Post};
 
-use super::{count_outcomes, parse_batch};
+use super::{parse_batch, record_batch};
 
 /// Classifies one account's raw posts.
 pub struct ClassifyHandler {
@@ -36,6 +36,7 @@ impl ClassifyHandler {
 #[async_trait]
 impl BatchHandler for ClassifyHandler {
     async fn handle(&mut self, batch: &[Delivery]) -> Result<Vec<Outcome>, HandlerError> {
+        let started = std::time::Instant::now();
         let (posts, outcomes) = parse_batch::<Post>(batch, &self.account);
         let classifier = Arc::clone(&self.classifier);
         let profile = Arc::clone(&self.profile);
@@ -69,7 +70,7 @@ impl BatchHandler for ClassifyHandler {
             )
             .add(1);
         }
-        count_outcomes("classify", &self.account, &outcomes);
+        record_batch("classify", &self.account, &outcomes, started);
         Ok(outcomes)
     }
 }

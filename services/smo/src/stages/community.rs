@@ -8,7 +8,7 @@ use smo_bus::worker::{BatchHandler, HandlerError, Outcome};
 use smo_community::CaseOpener;
 use smo_proto::{AccountId, EnrichedPost};
 
-use super::{count_outcomes, parse_batch};
+use super::{parse_batch, record_batch};
 
 /// Opens cases for one account.
 pub struct CommunityHandler {
@@ -26,6 +26,7 @@ impl CommunityHandler {
 #[async_trait]
 impl BatchHandler for CommunityHandler {
     async fn handle(&mut self, batch: &[Delivery]) -> Result<Vec<Outcome>, HandlerError> {
+        let started = std::time::Instant::now();
         let (posts, outcomes) = parse_batch::<EnrichedPost>(batch, &self.account);
         if !posts.is_empty() {
             self.opener
@@ -33,7 +34,7 @@ impl BatchHandler for CommunityHandler {
                 .await
                 .map_err(|e| HandlerError::msg(format!("opening cases: {e}")))?;
         }
-        count_outcomes("community", &self.account, &outcomes);
+        record_batch("community", &self.account, &outcomes, started);
         Ok(outcomes)
     }
 }

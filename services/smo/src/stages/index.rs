@@ -9,7 +9,7 @@ use smo_bus::worker::{BatchHandler, HandlerError, Outcome};
 use smo_index::{AccountWriter, IndexRoot};
 use smo_proto::{AccountId, EnrichedPost};
 
-use super::{count_outcomes, parse_batch};
+use super::{parse_batch, record_batch};
 
 /// Indexes one account's enriched posts. Holds the account's only writer.
 pub struct IndexHandler {
@@ -29,6 +29,7 @@ impl IndexHandler {
 #[async_trait]
 impl BatchHandler for IndexHandler {
     async fn handle(&mut self, batch: &[Delivery]) -> Result<Vec<Outcome>, HandlerError> {
+        let started = std::time::Instant::now();
         let (posts, outcomes) = parse_batch::<EnrichedPost>(batch, &self.account);
         if !posts.is_empty() {
             let mut writer = match self.writer.take() {
@@ -47,7 +48,7 @@ impl BatchHandler for IndexHandler {
             self.writer = Some(writer);
             result.map_err(|e| HandlerError::msg(format!("indexing batch: {e}")))?;
         }
-        count_outcomes("index", &self.account, &outcomes);
+        record_batch("index", &self.account, &outcomes, started);
         Ok(outcomes)
     }
 }

@@ -9,10 +9,12 @@ pub mod index;
 pub mod ingest;
 pub mod supervisor;
 
+use std::time::{Duration, Instant};
+
 use serde::de::DeserializeOwned;
 use smo_bus::Delivery;
 use smo_bus::worker::Outcome;
-use smo_proto::AccountId;
+use smo_proto::{AccountId, Intent};
 use smo_runtime::metrics::{self, MetricDef, MetricKind};
 
 /// Messages settled by stage workers, by stage, account and outcome.
@@ -90,9 +92,61 @@ pub fn parse_batch<T: AccountScoped>(batch: &[Delivery], account: &AccountId) ->
     (items, outcomes)
 }
 
-/// Counts a batch's outcomes in [`STAGE_MESSAGES`].
-pub fn count_outcomes(stage: &'static str, account: &AccountId, outcomes: &[Outcome]) {
+/// Time a stage worker took to handle a batch, by stage and account.
+pub const STAGE_BATCH_SECONDS: MetricDef = MetricDef {
+    name: "smo_stage_batch_seconds",
+    help: "Time a stage worker took to handle one batch, effect durable (published, committed, written).",
+    kind: MetricKind::Histogram,
+};
+
+/// Records a handled batch: its outcomes in [`STAGE_MESSAGES`] and its
+/// duration in [`STAGE_BATCH_SECONDS`].
+pub fn record_batch(stage: &'static str, account: &AccountId, outcomes: &[Outcome], started: Instant) {
     let dead = outcomes.iter().filter(|o| matches!(o, Outcome::DeadLetter(_))).count() as u64;
     count_settled(stage, account, "ack", outcomes.len() as u64 - dead);
     count_settled(stage, account, "dead_letter", dead);
+    metrics::histogram(&STAGE_BATCH_SECONDS, &[("stage", stage), ("account", account.as_str())])
+        .observe(started.elapsed().as_secs_f64());
+}
+
+/// Enriched posts classify published for `account` with `intent`.
+pub fn published(account: &AccountId, intent: Intent) -> u64 {
+    metrics::series(
+        &STAGE_PUBLISHED,
+        &[("stage", "classify"), ("account", account.as_str()), ("intent", intent.as_str())],
+    )
+    .get() as u64
+}
+
+/// Waits until the stage workers of this process have settled everything
+/// upstream produced: `ingested[i]` raw posts of `accounts[i]` through
+/// classify, every enriched post through index, every complaint and question
+/// through community. For the demo and the benchmark, which run every stage
+/// in one process.
+pub async fn wait_until_settled(
+    accounts: &[AccountId],
+    ingested: &[u64],
+    limit: Duration,
+) -> anyhow::Result<()> {
+    let deadline = Instant::now() + limit;
+    loop {
+        let done = accounts.iter().zip(ingested).all(|(account, &raw)| {
+            let handled = |stage| settled(stage, account, "ack") + settled(stage, account, "dead_letter");
+            let enriched: u64 = [Intent::Complaint, Intent::Question, Intent::Praise, Intent::Other]
+                .into_iter()
+                .map(|intent| published(account, intent))
+                .sum();
+            let needs_response = published(account, Intent::Complaint) + published(account, Intent::Question);
+            handled("classify") >= raw
+                && handled("index") >= enriched
+                && handled("community") >= needs_response
+        });
+        if done {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            anyhow::bail!("the pipeline did not settle every message within {limit:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
