@@ -1,20 +1,17 @@
 //! `smo demo` runs on a fresh directory with nothing but the repository.
 
 use std::path::PathBuf;
-use std::process::Command;
 
-use crate::harness::SMO;
+use crate::harness::smo_command;
 
 #[test]
 fn demo_runs_the_whole_pipeline_embedded_and_exits_zero() {
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let dir = tempfile::tempdir().unwrap();
-    let output = Command::new(SMO)
+    let output = smo_command()
         .current_dir(&repo)
         .args(["demo", "--json", "--data-dir"])
         .arg(dir.path().join("demo"))
-        .env_remove("SMO_BUS__URL")
-        .env_remove("SMO_STORE__URL")
         .output()
         .unwrap();
     assert!(output.status.success(), "demo failed: {}", String::from_utf8_lossy(&output.stderr));

@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use smo_proto::{AccountId, PostId};
@@ -175,9 +176,19 @@ pub fn write_config(dir: &Path, bus_url: &str, store_url: &str, accounts: &[&Tes
     path
 }
 
+/// The `smo` binary with none of the caller's `SMO_…` variables, so the
+/// test's config file alone decides what it talks to.
+pub fn smo_command() -> Command {
+    let mut command = Command::new(SMO);
+    for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("SMO_")) {
+        command.env_remove(name);
+    }
+    command
+}
+
 /// A running `smo` process whose output goes to a log file.
 pub struct SmoProcess {
-    pub child: Child,
+    child: Mutex<Child>,
     pub log: PathBuf,
 }
 
@@ -185,7 +196,7 @@ impl SmoProcess {
     pub fn start(config: &Path, args: &[&str], log_name: &str) -> Self {
         let log = config.with_file_name(format!("{log_name}.log"));
         let out = std::fs::OpenOptions::new().create(true).append(true).open(&log).unwrap();
-        let child = Command::new(SMO)
+        let child = smo_command()
             .arg("--config")
             .arg(config)
             .args(args)
@@ -194,16 +205,29 @@ impl SmoProcess {
             .stderr(out)
             .spawn()
             .unwrap();
-        Self { child, log }
+        Self { child: Mutex::new(child), log }
+    }
+
+    fn child(&self) -> std::sync::MutexGuard<'_, Child> {
+        self.child.lock().unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    /// Fails the test with the log if the process has exited.
+    pub fn assert_running(&self) {
+        if let Some(status) = self.child().try_wait().unwrap() {
+            panic!("smo exited early with {status}; log:\n{}", self.log_text());
+        }
     }
 
     /// SIGTERM, then waits for a clean exit.
-    pub fn terminate(mut self) {
-        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+    pub fn terminate(self) {
+        let pid = self.child().id();
+        let status = Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
         assert!(status.success());
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
+            let exited = self.child().try_wait().unwrap();
+            if let Some(status) = exited {
                 assert!(
                     status.success(),
                     "smo exited with {status} after SIGTERM; log:\n{}",
@@ -221,32 +245,28 @@ impl SmoProcess {
     }
 
     /// SIGKILL: no chance to commit or ack.
-    pub fn kill(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
+    pub fn kill(self) {
+        let mut child = self.child();
+        child.kill().unwrap();
+        child.wait().unwrap();
     }
 
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
-
-    pub fn assert_running(&mut self) {
-        if let Some(status) = self.child.try_wait().unwrap() {
-            panic!("smo exited early with {status}; log:\n{}", self.log_text());
-        }
-    }
 }
 
 impl Drop for SmoProcess {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let mut child = self.child();
+        let _ = child.kill();
+        let _ = child.wait();
     }
 }
 
 /// Runs `smo` to completion and returns its stdout; fails on a non-zero exit.
 pub fn smo_output(config: &Path, args: &[&str]) -> String {
-    let output = Command::new(SMO).arg("--config").arg(config).args(args).output().unwrap();
+    let output = smo_command().arg("--config").arg(config).args(args).output().unwrap();
     assert!(
         output.status.success(),
         "smo {args:?} failed: {}\n{}",
@@ -261,16 +281,20 @@ pub fn indexed(index_dir: &Path, account: &AccountId) -> u64 {
     smo_index::IndexRoot::new(index_dir).open_reader(account).map(|reader| reader.num_docs()).unwrap_or(0)
 }
 
-/// Polls `done` every 200 ms until it holds, failing after `limit`.
-pub async fn wait_until<F, Fut>(limit: Duration, what: &str, process_logs: &[&SmoProcess], mut done: F)
+/// Polls `done` every 200 ms until it holds, failing after `limit` or as
+/// soon as one of `processes` has exited.
+pub async fn wait_until<F, Fut>(limit: Duration, what: &str, processes: &[&SmoProcess], mut done: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
     let deadline = Instant::now() + limit;
     while !done().await {
+        for process in processes {
+            process.assert_running();
+        }
         if Instant::now() > deadline {
-            let logs: Vec<String> = process_logs.iter().map(|p| p.log_text()).collect();
+            let logs: Vec<String> = processes.iter().map(|p| p.log_text()).collect();
             panic!("timed out after {limit:?} waiting for {what}; logs:\n{}", logs.join("\n----\n"));
         }
         tokio::time::sleep(Duration::from_millis(200)).await;

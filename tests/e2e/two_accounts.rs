@@ -18,7 +18,7 @@ async fn ten_thousand_posts_two_accounts_on_rabbitmq_and_postgres_exactly_once()
 
     let started = Instant::now();
     let accounts = format!("{},{}", a.id, b.id);
-    let mut smo = SmoProcess::start(
+    let smo = SmoProcess::start(
         &config,
         &["run", "--roles", "ingest,classify,index,community", "--accounts", &accounts],
         "run",

@@ -6,6 +6,11 @@
 //! caller's shape, so that one error path reports both sources with the full
 //! key (`accounts[1].agents: invalid type…`). Shapes should use
 //! `deny_unknown_fields` so a typo is an error, not a silently ignored key.
+//!
+//! Only variables whose first key is one of the shape's top-level keys
+//! ([`EnvOverrides::keys`]) are applied: other variables with the same prefix
+//! belong to someone else (`SMO_CONFIG` names the file, `SMO_TEST_…` configure
+//! tests) and must not break loading.
 
 use std::path::{Path, PathBuf};
 
@@ -56,33 +61,44 @@ impl ConfigError {
     }
 }
 
-/// Reads `path`, applies the environment overrides with `env_prefix` (e.g.
-/// `SMO`), and deserializes into `T`.
-pub fn load_config<T: DeserializeOwned>(path: &Path, env_prefix: &str) -> Result<T, ConfigError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
-    parse_config(&text, &path.display().to_string(), env_prefix, std::env::vars())
+/// Which environment variables override which keys.
+#[derive(Debug, Clone, Copy)]
+pub struct EnvOverrides<'a> {
+    /// Variable prefix without the trailing `_`, e.g. `SMO`.
+    pub prefix: &'a str,
+    /// The shape's top-level keys that may be overridden, lowercase.
+    pub keys: &'a [&'a str],
 }
 
-/// Parses TOML `text` (named `origin` in errors), applies overrides from `env`
-/// (pairs of name and value; only names starting with `{env_prefix}_` are
-/// used) and deserializes into `T`. Separate from [`load_config`] so tests can
-/// pass their own environment.
+/// Reads `path`, applies the environment overrides, and deserializes into `T`.
+pub fn load_config<T: DeserializeOwned>(path: &Path, env: EnvOverrides<'_>) -> Result<T, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+    parse_config(&text, &path.display().to_string(), env, std::env::vars())
+}
+
+/// Parses TOML `text` (named `origin` in errors), applies overrides from
+/// `vars` (pairs of name and value) as `env` says, and deserializes into `T`.
+/// Separate from [`load_config`] so tests can pass their own environment.
 pub fn parse_config<T: DeserializeOwned>(
     text: &str,
     origin: &str,
-    env_prefix: &str,
-    env: impl IntoIterator<Item = (String, String)>,
+    env: EnvOverrides<'_>,
+    vars: impl IntoIterator<Item = (String, String)>,
 ) -> Result<T, ConfigError> {
     let mut value: toml::Value = toml::from_str(text)
         .map_err(|e| ConfigError::Syntax { origin: origin.to_owned(), message: e.to_string() })?;
-    let prefix = format!("{env_prefix}_");
-    let mut overrides: Vec<(String, String)> =
-        env.into_iter().filter(|(name, _)| name.starts_with(&prefix)).collect();
+    let prefix = format!("{}_", env.prefix);
+    let mut overrides: Vec<(Vec<String>, String, String)> = vars
+        .into_iter()
+        .filter_map(|(name, raw)| {
+            let path: Vec<String> =
+                name.strip_prefix(&prefix)?.split("__").map(|part| part.to_ascii_lowercase()).collect();
+            env.keys.contains(&path[0].as_str()).then_some((path, name, raw))
+        })
+        .collect();
     overrides.sort();
-    for (name, raw) in overrides {
-        let path: Vec<String> =
-            name[prefix.len()..].split("__").map(|part| part.to_ascii_lowercase()).collect();
+    for (path, name, raw) in overrides {
         if path.iter().any(String::is_empty) {
             return Err(ConfigError::Env { variable: name, message: "empty key segment".into() });
         }
@@ -153,13 +169,30 @@ mod tests {
         pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
     }
 
+    const SMO: EnvOverrides<'static> = EnvOverrides { prefix: "SMO", keys: &["bus", "accounts"] };
+
+    #[test]
+    fn variables_for_other_consumers_are_left_alone() {
+        let shape: Shape = parse_config(
+            "[bus]\nurl = \"x\"\n",
+            "t",
+            SMO,
+            env(&[("SMO_CONFIG", "/etc/smo.toml"), ("SMO_TEST_AMQP_URL", "amqp://h"), ("SMOKE", "1")]),
+        )
+        .expect("unrelated variables are ignored");
+        assert_eq!(shape.bus.url, "x");
+        let err = parse_config::<Shape>("[bus]\nurl = \"x\"\n", "t", SMO, env(&[("SMO_BUS__URLL", "y")]))
+            .expect_err("a typo inside an overridable section is still an error");
+        assert!(err.to_string().contains("urll"), "{err}");
+    }
+
     #[test]
     fn environment_overrides_file_values_with_types() {
         let text = "[bus]\nurl = \"sqlite://x\"\nprefetch = 10\n";
         let shape: Shape = parse_config(
             text,
             "t",
-            "SMO",
+            SMO,
             env(&[("SMO_BUS__URL", "amqp://h:5672/%2f"), ("SMO_BUS__PREFETCH", "500"), ("OTHER", "x")]),
         )
         .expect("valid");
@@ -169,29 +202,29 @@ mod tests {
     #[test]
     fn errors_name_the_key() {
         let text = "[bus]\nurl = \"x\"\n[[accounts]]\nid = \"a\"\nagents = \"alice\"\n";
-        let err = parse_config::<Shape>(text, "t", "SMO", env(&[])).expect_err("bad type");
+        let err = parse_config::<Shape>(text, "t", SMO, env(&[])).expect_err("bad type");
         assert!(err.to_string().contains("accounts[0].agents"), "{err}");
 
         let text = "[bus]\nurl = \"x\"\nprefech = 3\n";
-        let err = parse_config::<Shape>(text, "t", "SMO", env(&[])).expect_err("typo");
+        let err = parse_config::<Shape>(text, "t", SMO, env(&[])).expect_err("typo");
         assert!(err.to_string().contains("bus") && err.to_string().contains("prefech"), "{err}");
 
         let err =
-            parse_config::<Shape>("[bus]\nurl = \"x\"\n", "t", "SMO", env(&[("SMO_BUS__PREFETCH", "many")]))
+            parse_config::<Shape>("[bus]\nurl = \"x\"\n", "t", SMO, env(&[("SMO_BUS__PREFETCH", "many")]))
                 .expect_err("not a number");
         assert!(err.to_string().contains("bus.prefetch"), "{err}");
     }
 
     #[test]
     fn syntax_errors_name_the_file() {
-        let err = parse_config::<Shape>("[bus\n", "smo.toml", "SMO", env(&[])).expect_err("syntax");
+        let err = parse_config::<Shape>("[bus\n", "smo.toml", SMO, env(&[])).expect_err("syntax");
         assert!(err.to_string().contains("smo.toml"), "{err}");
     }
 
     #[test]
     fn override_through_a_scalar_is_an_env_error() {
         let err =
-            parse_config::<Shape>("[bus]\nurl = \"x\"\n", "t", "SMO", env(&[("SMO_BUS__URL__HOST", "h")]))
+            parse_config::<Shape>("[bus]\nurl = \"x\"\n", "t", SMO, env(&[("SMO_BUS__URL__HOST", "h")]))
                 .expect_err("url is not a table");
         assert!(err.to_string().contains("SMO_BUS__URL__HOST"), "{err}");
     }

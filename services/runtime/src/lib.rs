@@ -10,5 +10,5 @@ pub mod metrics;
 pub mod shutdown;
 pub mod telemetry;
 
-pub use config::{ConfigError, load_config, parse_config};
+pub use config::{ConfigError, EnvOverrides, load_config, parse_config};
 pub use shutdown::Shutdown;

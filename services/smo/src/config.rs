@@ -10,7 +10,13 @@ use std::time::Duration;
 use serde::Deserialize;
 use smo_ingest::SourceConfig;
 use smo_proto::AccountId;
-use smo_runtime::ConfigError;
+use smo_runtime::{ConfigError, EnvOverrides};
+
+/// `SMO_…` variables override these top-level keys (and anything below
+/// them); other `SMO_…` variables (`SMO_CONFIG`, `SMO_METRICS_ADDR`,
+/// `SMO_TEST_…`) are not configuration keys.
+pub const ENV_OVERRIDES: EnvOverrides<'static> =
+    EnvOverrides { prefix: "SMO", keys: &["data_dir", "bus", "store", "index", "classify", "accounts"] };
 
 /// The file as written.
 #[derive(Debug, Deserialize)]
@@ -155,7 +161,7 @@ pub struct AccountSettings {
 impl Settings {
     /// Loads and validates `path`, with `SMO_…` environment overrides.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let raw: RawConfig = smo_runtime::load_config(path, "SMO")?;
+        let raw: RawConfig = smo_runtime::load_config(path, ENV_OVERRIDES)?;
         Self::validate(raw)
     }
 
@@ -288,7 +294,7 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> Result<Settings, ConfigError> {
-        let raw: RawConfig = smo_runtime::parse_config(text, "t", "SMO", Vec::new())?;
+        let raw: RawConfig = smo_runtime::parse_config(text, "t", ENV_OVERRIDES, Vec::new())?;
         Settings::validate(raw)
     }
 
@@ -298,6 +304,20 @@ mod tests {
         assert_eq!(settings.bus_url, "sqlite:///tmp/x/bus.sqlite");
         assert_eq!(settings.store_url, "sqlite:///tmp/x/smo.sqlite");
         assert_eq!(settings.index_dir, PathBuf::from("/tmp/x/index"));
+    }
+
+    #[test]
+    fn environment_overrides_apply_and_foreign_variables_do_not_break_loading() {
+        let vars = vec![
+            ("SMO_BUS__URL".to_owned(), "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned()),
+            ("SMO_DATA_DIR".to_owned(), "/srv/smo".to_owned()),
+            ("SMO_CONFIG".to_owned(), "/etc/smo.toml".to_owned()),
+            ("SMO_TEST_AMQP_URL".to_owned(), "amqp://elsewhere".to_owned()),
+        ];
+        let raw: RawConfig = smo_runtime::parse_config("", "t", ENV_OVERRIDES, vars).expect("valid");
+        let settings = Settings::validate(raw).expect("valid");
+        assert_eq!(settings.bus_url, "amqp://guest:guest@127.0.0.1:5672/%2f");
+        assert_eq!(settings.store_url, "sqlite:///srv/smo/smo.sqlite");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! query takes the account and filters by it in SQL: tenancy is not left to
 //! callers.
 
+mod backend_sql;
 mod case_store;
 mod error;
 mod model;

@@ -7,33 +7,24 @@ use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use chrono::{DateTime, NaiveDate, Utc};
-use smo_proto::{AccountId, CaseEvent, CaseStatus};
+use chrono::{DateTime, Utc};
+use smo_proto::{AccountId, CaseStatus};
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
-use sqlx::{ConnectOptions, Connection, SqliteConnection, SqlitePool};
+use sqlx::{ConnectOptions, Connection, Sqlite, SqliteConnection, SqlitePool, Transaction};
 
-use crate::opening::{
-    assign_round_robin, created_in_input_order, initial_status, insert_order, opening_events, outcomes,
-};
-use crate::records::{
-    CaseRecord, CursorRecord, EventRecord, PendingEvent, count_from_sql, i64_from_u64, sql_text, sqlite_time,
-    status_counts, tags_to_json,
-};
-use crate::roster::agent_roster;
-use crate::{
-    Backend, CaseFilter, CaseRow, CaseStore, DEFAULT_SQLITE_CONNECTIONS, NewCase, OpenedCase, SourceCursor,
-    StoreError, StoreOptions,
-};
+use crate::backend_sql::{BackendSql, impl_case_store};
+use crate::opening::Assignment;
+use crate::records::{PendingEvent, sqlite_time, tags_to_json};
+use crate::{Backend, DEFAULT_SQLITE_CONNECTIONS, NewCase, StoreError, StoreOptions};
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// How long a writer waits for SQLite's write lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// An SQLite-backed [`CaseStore`]: a file in WAL mode, or an in-memory
-/// database for tests and demos.
+/// An SQLite-backed [`CaseStore`](crate::CaseStore): a file in WAL mode, or an
+/// in-memory database for tests and demos.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -77,22 +68,47 @@ impl SqliteStore {
     }
 }
 
-#[async_trait]
-impl CaseStore for SqliteStore {
-    fn backend(&self) -> Backend {
-        Backend::Sqlite
+impl_case_store!(SqliteStore);
+
+impl BackendSql for SqliteStore {
+    type Database = Sqlite;
+    type Time = String;
+
+    const BACKEND: Backend = Backend::Sqlite;
+    // `LIMIT -1` is SQLite's "no limit".
+    const LIST_CASES_SQL: &'static str =
+        "SELECT id, post_id, thread_id, intent, status, priority, assigned_agent,
+                author_handle, lang, tags, text_excerpt, opened_at, updated_at
+         FROM cases
+         WHERE account_id = $1
+           AND ($2 IS NULL OR status = $2)
+           AND ($3 IS NULL OR assigned_agent = $3)
+         ORDER BY priority DESC, opened_at, id
+         LIMIT COALESCE($4, -1)";
+    const CASE_EVENTS_SQL: &'static str = "SELECT case_id, payload, actor, reason, at
+         FROM case_events
+         WHERE account_id = $1 AND case_id = $2
+         ORDER BY id";
+    // Timestamps are fixed-width UTC text starting with the date.
+    const CASES_PER_DAY_SQL: &'static str = "SELECT substr(opened_at, 1, 10) AS day, COUNT(*)
+         FROM cases
+         WHERE account_id = $1 AND opened_at >= $2 AND opened_at < $3
+         GROUP BY day
+         ORDER BY day";
+
+    fn bind_time(at: DateTime<Utc>) -> String {
+        sqlite_time(at)
     }
 
-    async fn migrate(&self) -> Result<(), StoreError> {
+    async fn run_migrations(&self) -> Result<(), StoreError> {
         MIGRATOR.run(&self.pool).await?;
         Ok(())
     }
 
-    async fn sync_agents(&self, account: &AccountId, agents: &[String]) -> Result<(), StoreError> {
-        let roster = agent_roster(agents)?;
+    async fn replace_agents(&self, account: &AccountId, roster: &[String]) -> Result<(), StoreError> {
         let wanted: HashSet<&str> = roster.iter().map(String::as_str).collect();
         let now = sqlite_time(Utc::now());
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         let current: Vec<String> =
             sqlx::query_scalar("SELECT name FROM agents WHERE account_id = $1 AND active")
                 .bind(account.as_str())
@@ -105,7 +121,7 @@ impl CaseStore for SqliteStore {
                 .execute(&mut *tx)
                 .await?;
         }
-        for (position, name) in (0_i64..).zip(&roster) {
+        for (position, name) in (0_i64..).zip(roster) {
             sqlx::query(
                 "INSERT INTO agents (account_id, name, position, active, created_at)
                  VALUES ($1, $2, $3, 1, $4)
@@ -123,251 +139,85 @@ impl CaseStore for SqliteStore {
         Ok(())
     }
 
-    async fn active_agents(&self, account: &AccountId) -> Result<Vec<String>, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        Ok(active_agents(&mut conn, account).await?)
+    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
 
-    async fn open_cases(
-        &self,
+    /// One statement per case.
+    async fn insert_cases(
+        conn: &mut SqliteConnection,
         account: &AccountId,
-        cases: &[NewCase],
-    ) -> Result<Vec<OpenedCase>, StoreError> {
-        let planned = insert_order(cases);
-        if planned.is_empty() {
-            return Ok(Vec::new());
-        }
-        let now = Utc::now();
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let agents = active_agents(&mut tx, account).await?;
-        let status = initial_status(agents.len());
-
-        let mut created_ids = HashMap::new();
-        let mut case_ids = HashMap::new();
-        for case in &planned {
-            let post_id = case.post_id.as_str().to_owned();
-            match insert_case(&mut tx, account, case, status, now).await? {
-                Some(id) => {
-                    created_ids.insert(post_id.clone(), id);
-                    case_ids.insert(post_id, id);
-                }
-                None => {
-                    let id: i64 =
-                        sqlx::query_scalar("SELECT id FROM cases WHERE account_id = $1 AND post_id = $2")
-                            .bind(account.as_str())
-                            .bind(&post_id)
-                            .fetch_one(&mut *tx)
-                            .await?;
-                    case_ids.insert(post_id, id);
-                }
+        planned: &[NewCase],
+        status: CaseStatus,
+        now: DateTime<Utc>,
+    ) -> Result<HashMap<String, i64>, StoreError> {
+        let mut created = HashMap::new();
+        for case in planned {
+            if let Some(id) = insert_case(conn, account, case, status, now).await? {
+                created.insert(case.post_id.as_str().to_owned(), id);
             }
         }
+        Ok(created)
+    }
 
-        let created = created_in_input_order(cases, &created_ids);
-        let assignments = if created.is_empty() || agents.is_empty() {
-            Vec::new()
-        } else {
-            let count = i64::try_from(created.len())
-                .map_err(|_| StoreError::InvalidInput("batch too large".to_owned()))?;
-            let next: i64 = sqlx::query_scalar(
-                "INSERT INTO round_robin (account_id, next_position) VALUES ($1, $2)
-                 ON CONFLICT (account_id)
-                 DO UPDATE SET next_position = round_robin.next_position + excluded.next_position
-                 RETURNING next_position",
+    /// One lookup per post.
+    async fn existing_case_ids(
+        conn: &mut SqliteConnection,
+        account: &AccountId,
+        post_ids: &[&str],
+    ) -> Result<HashMap<String, i64>, StoreError> {
+        let mut ids = HashMap::new();
+        for post_id in post_ids {
+            let id: i64 = sqlx::query_scalar("SELECT id FROM cases WHERE account_id = $1 AND post_id = $2")
+                .bind(account.as_str())
+                .bind(post_id)
+                .fetch_one(&mut *conn)
+                .await?;
+            ids.insert((*post_id).to_owned(), id);
+        }
+        Ok(ids)
+    }
+
+    /// One update per case.
+    async fn assign_agents(
+        conn: &mut SqliteConnection,
+        account: &AccountId,
+        assignments: &[Assignment],
+    ) -> Result<(), StoreError> {
+        for assignment in assignments {
+            sqlx::query("UPDATE cases SET assigned_agent = $3 WHERE account_id = $1 AND id = $2")
+                .bind(account.as_str())
+                .bind(assignment.case_id)
+                .bind(&assignment.agent)
+                .execute(&mut *conn)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// One insert per event.
+    async fn append_events(
+        conn: &mut SqliteConnection,
+        account: &AccountId,
+        events: &[PendingEvent],
+    ) -> Result<(), StoreError> {
+        for event in events {
+            sqlx::query(
+                "INSERT INTO case_events (account_id, case_id, kind, payload, actor, reason, at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
             .bind(account.as_str())
-            .bind(count)
-            .fetch_one(&mut *tx)
+            .bind(event.case_id)
+            .bind(event.kind)
+            .bind(event.payload.as_str())
+            .bind(event.actor.as_str())
+            .bind(event.reason.as_str())
+            .bind(sqlite_time(event.at))
+            .execute(&mut *conn)
             .await?;
-            let assignments = assign_round_robin(&created, &agents, next - count);
-            for assignment in &assignments {
-                sqlx::query("UPDATE cases SET assigned_agent = $3 WHERE account_id = $1 AND id = $2")
-                    .bind(account.as_str())
-                    .bind(assignment.case_id)
-                    .bind(&assignment.agent)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            assignments
-        };
-        let events = opening_events(&created, &assignments, agents.len(), now)?;
-        for event in &events {
-            append_event(&mut tx, account, event).await?;
         }
-        let created_set: HashSet<i64> = created.iter().map(|(id, _)| *id).collect();
-        let result = outcomes(cases, &case_ids, &created_set, &assignments)?;
-        tx.commit().await?;
-        Ok(result)
-    }
-
-    async fn list_cases(&self, account: &AccountId, filter: CaseFilter) -> Result<Vec<CaseRow>, StoreError> {
-        let records: Vec<CaseRecord> = sqlx::query_as(
-            "SELECT id, post_id, thread_id, intent, status, priority, assigned_agent,
-                    author_handle, lang, tags, text_excerpt, opened_at, updated_at
-             FROM cases
-             WHERE account_id = $1
-               AND ($2 IS NULL OR status = $2)
-               AND ($3 IS NULL OR assigned_agent = $3)
-             ORDER BY priority DESC, opened_at, id
-             LIMIT COALESCE($4, -1)",
-        )
-        .bind(account.as_str())
-        .bind(filter.status.map(CaseStatus::as_str))
-        .bind(filter.agent.as_deref())
-        .bind(filter.limit.map(i64::from))
-        .fetch_all(&self.pool)
-        .await?;
-        records.into_iter().map(|record| record.into_case_row(account)).collect()
-    }
-
-    async fn case_events(&self, account: &AccountId, case_id: i64) -> Result<Vec<CaseEvent>, StoreError> {
-        let records: Vec<EventRecord> = sqlx::query_as(
-            "SELECT case_id, payload, actor, reason, at
-             FROM case_events
-             WHERE account_id = $1 AND case_id = $2
-             ORDER BY id",
-        )
-        .bind(account.as_str())
-        .bind(case_id)
-        .fetch_all(&self.pool)
-        .await?;
-        records.into_iter().map(|record| record.into_case_event(account)).collect()
-    }
-
-    async fn count_cases(&self, account: &AccountId) -> Result<u64, StoreError> {
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cases WHERE account_id = $1")
-            .bind(account.as_str())
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(count_from_sql(count))
-    }
-
-    async fn cases_opened_between(
-        &self,
-        account: &AccountId,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> Result<u64, StoreError> {
-        let count: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM cases
-             WHERE account_id = $1 AND opened_at >= $2 AND opened_at < $3",
-        )
-        .bind(account.as_str())
-        .bind(sqlite_time(from))
-        .bind(sqlite_time(to))
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(count_from_sql(count))
-    }
-
-    async fn cases_opened_per_day(
-        &self,
-        account: &AccountId,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> Result<Vec<(NaiveDate, u64)>, StoreError> {
-        let rows: Vec<(NaiveDate, i64)> = sqlx::query_as(
-            "SELECT substr(opened_at, 1, 10) AS day, COUNT(*)
-             FROM cases
-             WHERE account_id = $1 AND opened_at >= $2 AND opened_at < $3
-             GROUP BY day
-             ORDER BY day",
-        )
-        .bind(account.as_str())
-        .bind(sqlite_time(from))
-        .bind(sqlite_time(to))
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.into_iter().map(|(day, count)| (day, count_from_sql(count))).collect())
-    }
-
-    async fn cases_by_status(&self, account: &AccountId) -> Result<Vec<(CaseStatus, u64)>, StoreError> {
-        let rows: Vec<(String, i64)> =
-            sqlx::query_as("SELECT status, COUNT(*) FROM cases WHERE account_id = $1 GROUP BY status")
-                .bind(account.as_str())
-                .fetch_all(&self.pool)
-                .await?;
-        status_counts(rows)
-    }
-
-    async fn get_cursor(
-        &self,
-        account: &AccountId,
-        source: &str,
-    ) -> Result<Option<SourceCursor>, StoreError> {
-        let record: Option<CursorRecord> = sqlx::query_as(
-            "SELECT source, cursor, updated_at, posts_fetched, last_error
-             FROM source_cursors
-             WHERE account_id = $1 AND source = $2",
-        )
-        .bind(account.as_str())
-        .bind(sql_text(source))
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(record.map(SourceCursor::from))
-    }
-
-    async fn save_cursor(
-        &self,
-        account: &AccountId,
-        source: &str,
-        cursor: &str,
-        posts_fetched_delta: u64,
-    ) -> Result<(), StoreError> {
-        let delta = i64_from_u64(posts_fetched_delta, "posts_fetched_delta")?;
-        sqlx::query(
-            "INSERT INTO source_cursors
-                 (account_id, source, cursor, updated_at, posts_fetched, last_error)
-             VALUES ($1, $2, $3, $4, $5, NULL)
-             ON CONFLICT (account_id, source) DO UPDATE SET
-                 cursor = excluded.cursor,
-                 updated_at = excluded.updated_at,
-                 posts_fetched = source_cursors.posts_fetched + excluded.posts_fetched,
-                 last_error = NULL",
-        )
-        .bind(account.as_str())
-        .bind(sql_text(source))
-        .bind(sql_text(cursor))
-        .bind(sqlite_time(Utc::now()))
-        .bind(delta)
-        .execute(&self.pool)
-        .await?;
         Ok(())
     }
-
-    async fn record_source_error(
-        &self,
-        account: &AccountId,
-        source: &str,
-        error: &str,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO source_cursors
-                 (account_id, source, cursor, updated_at, posts_fetched, last_error)
-             VALUES ($1, $2, NULL, $3, 0, $4)
-             ON CONFLICT (account_id, source) DO UPDATE SET
-                 updated_at = excluded.updated_at,
-                 last_error = excluded.last_error",
-        )
-        .bind(account.as_str())
-        .bind(sql_text(source))
-        .bind(sqlite_time(Utc::now()))
-        .bind(sql_text(error))
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    async fn close(&self) {
-        self.pool.close().await;
-    }
-}
-
-async fn active_agents(conn: &mut SqliteConnection, account: &AccountId) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT name FROM agents WHERE account_id = $1 AND active ORDER BY position, name")
-        .bind(account.as_str())
-        .fetch_all(conn)
-        .await
 }
 
 /// Inserts one case; `None` when the post already has one.
@@ -399,25 +249,4 @@ async fn insert_case(
     .bind(sqlite_time(now))
     .fetch_optional(conn)
     .await?)
-}
-
-async fn append_event(
-    conn: &mut SqliteConnection,
-    account: &AccountId,
-    event: &PendingEvent,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO case_events (account_id, case_id, kind, payload, actor, reason, at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(account.as_str())
-    .bind(event.case_id)
-    .bind(event.kind)
-    .bind(event.payload.as_str())
-    .bind(event.actor.as_str())
-    .bind(event.reason.as_str())
-    .bind(sqlite_time(event.at))
-    .execute(conn)
-    .await?;
-    Ok(())
 }

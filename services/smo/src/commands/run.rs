@@ -80,7 +80,11 @@ pub async fn run(config: &Path, args: RunArgs) -> anyhow::Result<()> {
                     Ok(stats) => tracing::info!(%account, ?stats, "file sources done"),
                     Err(error) => tracing::error!(%account, %error, "file ingest failed"),
                 }
-                stages::ingest::poll_http_sources(account, sources, bus, store, stop).await;
+                stages::ingest::poll_http_sources(account, sources, bus, store, stop.clone()).await;
+                // A worker process stays up until told to stop, also when its
+                // sources are done: supervisors treat an exit as a failure.
+                let mut stop = stop;
+                smo_runtime::shutdown::fired(&mut stop).await;
             });
         }
     }
