@@ -102,7 +102,7 @@ macro_rules! impl_case_store {
 
             use ::async_trait::async_trait;
             use ::chrono::{DateTime, NaiveDate, Utc};
-            use ::smo_proto::{AccountId, CaseEvent, CaseStatus};
+            use ::smo_proto::{AccountId, CaseEvent, CaseStatus, Intent};
 
             use $crate::backend_sql::{BackendSql, Conn};
             use $crate::opening::{
@@ -110,7 +110,8 @@ macro_rules! impl_case_store {
                 outcomes,
             };
             use $crate::records::{
-                CaseRecord, CursorRecord, EventRecord, count_from_sql, i64_from_u64, sql_text, status_counts,
+                CaseRecord, CursorRecord, EventRecord, count_from_sql, i64_from_u64, intent_from_sql,
+                sql_text, status_counts,
             };
             use $crate::roster::agent_roster;
             use $crate::{
@@ -234,6 +235,27 @@ macro_rules! impl_case_store {
                     .fetch_one(self.pool())
                     .await?;
                     Ok(count_from_sql(count))
+                }
+
+                async fn cases_opened_by_intent(
+                    &self,
+                    account: &AccountId,
+                    from: DateTime<Utc>,
+                    to: DateTime<Utc>,
+                ) -> Result<Vec<(Intent, u64)>, StoreError> {
+                    let rows: Vec<(String, i64)> = sqlx::query_as(
+                        "SELECT intent, COUNT(*) FROM cases
+                         WHERE account_id = $1 AND opened_at >= $2 AND opened_at < $3
+                         GROUP BY intent ORDER BY intent",
+                    )
+                    .bind(account.as_str())
+                    .bind(Self::bind_time(from))
+                    .bind(Self::bind_time(to))
+                    .fetch_all(self.pool())
+                    .await?;
+                    rows.into_iter()
+                        .map(|(intent, count)| Ok((intent_from_sql(&intent)?, count_from_sql(count))))
+                        .collect()
                 }
 
                 async fn cases_opened_per_day(

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use smo_proto::{AccountId, CaseEvent, CaseStatus};
+use smo_proto::{AccountId, CaseEvent, CaseStatus, Intent};
 
 use crate::{Backend, CaseFilter, CaseRow, NewCase, OpenedCase, SourceCursor, StoreError};
 
@@ -46,6 +46,15 @@ pub trait CaseStore: Send + Sync + std::fmt::Debug {
 
     /// How many cases the account has.
     async fn count_cases(&self, account: &AccountId) -> Result<u64, StoreError>;
+
+    /// Cases opened in `[from, to)` per intent (complaint, question), for
+    /// intents with at least one; feeds the reports' "complaints opened".
+    async fn cases_opened_by_intent(
+        &self,
+        account: &AccountId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<(Intent, u64)>, StoreError>;
 
     /// How many cases were opened in `[from, to)`; feeds reports.
     async fn cases_opened_between(

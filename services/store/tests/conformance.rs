@@ -354,6 +354,9 @@ async fn counts_for_reports(db: &TestStore) {
     for (native_id, day) in [(1, 1), (2, 1), (3, 2), (4, 4)] {
         let mut case = new_case(native_id);
         case.opened_at = at(day, 23);
+        if native_id == 2 {
+            case.intent = Intent::Question;
+        }
         batch.push(case);
     }
     db.store.open_cases(&acme, &batch).await.expect("open queued");
@@ -366,6 +369,10 @@ async fn counts_for_reports(db: &TestStore) {
         db.store.cases_opened_between(&acme, at(1, 0), at(5, 0)).await.expect("between"),
         4,
         "the end of the range is exclusive"
+    );
+    assert_eq!(
+        db.store.cases_opened_by_intent(&acme, at(1, 0), at(5, 0)).await.expect("by intent"),
+        [(Intent::Complaint, 3), (Intent::Question, 1)],
     );
     let per_day = db.store.cases_opened_per_day(&acme, at(1, 0), at(6, 0)).await.expect("per day");
     let day = |d| NaiveDate::from_ymd_opt(2024, 5, d).expect("date");

@@ -63,7 +63,12 @@ pub async fn write(
         .open_reader(account)
         .with_context(|| format!("opening the index of {account}"))?;
     let facts = reader.facts(from, to, 5).with_context(|| format!("aggregating posts of {account}"))?;
-    let complaints_opened = store.cases_opened_between(account, from, to).await?;
+    let complaints_opened = store
+        .cases_opened_by_intent(account, from, to)
+        .await?
+        .into_iter()
+        .find(|(intent, _)| *intent == smo_proto::Intent::Complaint)
+        .map_or(0, |(_, count)| count);
     let cases_by_status = store
         .cases_by_status(account)
         .await?
