@@ -4,7 +4,7 @@
 //! worker thread.
 
 use chrono::{DateTime, Utc};
-use smo_proto::{EnrichedPost, Post, SCHEMA_VERSION};
+use smo_proto::{EnrichedPost, Intent, Language, Post, SCHEMA_VERSION, SentimentScore};
 
 use crate::error::ClassifyError;
 use crate::intent::IntentClassifier;
@@ -77,6 +77,29 @@ impl Classifier {
             priority,
             classifier_version: CLASSIFIER_VERSION.to_owned(),
             classified_at: now,
+        }
+    }
+
+    /// Language of a bare text, as [`Classifier::classify`] would detect it;
+    /// for evaluation and tools.
+    pub fn language_of(&self, text: &str, allowlist: Option<&[String]>) -> Language {
+        self.language.detect(&NormalizedText::new(text), allowlist)
+    }
+
+    /// Sentiment of a bare text, as [`Classifier::classify`] would score it.
+    pub fn sentiment_of(&self, text: &str) -> SentimentScore {
+        self.sentiment.score(&NormalizedText::new(text))
+    }
+
+    /// How much a bare text reads as a complaint, in `[0, 1]`; above 0.5
+    /// [`Classifier::classify`] calls it a complaint. Ranking metrics (ROC
+    /// AUC) use the score itself.
+    pub fn complaint_score(&self, text: &str) -> f32 {
+        let text = NormalizedText::new(text);
+        let sentiment = self.sentiment.score(&text);
+        match self.intent.classify(&text, sentiment) {
+            Intent::Complaint => 0.5 + 0.5 * (-sentiment.score).clamp(0.0, 1.0),
+            _ => 0.5 * (1.0 - sentiment.score.clamp(-1.0, 1.0)) / 2.0,
         }
     }
 }
