@@ -11,8 +11,10 @@ pub mod schema;
 pub mod topology;
 
 pub use account::{AccountId, AccountIdError};
-pub use case::{CaseEvent, CaseEventKind, CaseStatus};
-pub use post::{Author, Engagement, EnrichedPost, Intent, Language, Post, PostId, Sentiment, SentimentScore};
+pub use case::{CaseEvent, CaseEventKind, CasePriority, CaseStatus, SlaTarget};
+pub use post::{
+    Author, Engagement, EnrichedPost, Intent, Language, Post, PostId, Sentiment, SentimentScore, SpamSignals,
+};
 
 /// Version of the wire shapes below; bumped on any change a reader must know about.
 pub const SCHEMA_VERSION: u32 = 1;

@@ -215,4 +215,44 @@ pub struct EnrichedPost {
     pub classifier_version: String,
     /// When classify produced it.
     pub classified_at: DateTime<Utc>,
+    /// The first post of the near-duplicate group this post belongs to, when
+    /// classify saw an earlier post of the same account with (almost) the
+    /// same text within its sliding window: retweets, cross-posts, copy-paste
+    /// campaigns; lets reports count a campaign once. Absent on originals
+    /// and in messages written before the field existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub near_duplicate_of: Option<PostId>,
+    /// Plain spam evidence, so the index can filter spam and community can
+    /// keep it out of agents' queues. Absent (all default) when nothing
+    /// fired and in messages written before the field existed.
+    #[serde(default, skip_serializing_if = "SpamSignals::is_clean")]
+    pub spam: SpamSignals,
+}
+
+/// How much a post looks like spam, and why. Explainable on purpose: agents
+/// and clients see which signals fired rather than an opaque number.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+pub struct SpamSignals {
+    /// Spam likelihood in `[0, 1]`; `0.5` and above reads as spam.
+    #[serde(default)]
+    pub score: f32,
+    /// Names of the signals that fired, e.g. `hashtag_heavy`, `url_shortener`
+    /// or `phrase:free followers`; stable strings, safe to filter on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub signals: Vec<String>,
+}
+
+impl SpamSignals {
+    /// Score at and above which a post is treated as spam.
+    pub const THRESHOLD: f32 = 0.5;
+
+    /// Whether the evidence says spam (score at or above [`Self::THRESHOLD`]).
+    pub fn is_spam(&self) -> bool {
+        self.score >= Self::THRESHOLD
+    }
+
+    /// Whether no signal fired; such values are left out of messages.
+    pub fn is_clean(&self) -> bool {
+        self.score <= 0.0 && self.signals.is_empty()
+    }
 }

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use chrono::TimeZone;
-use smo_proto::{AccountId, Author, Engagement, EnrichedPost, Post, PostId};
+use smo_proto::{AccountId, Author, Engagement, EnrichedPost, Post, PostId, SpamSignals};
 
 #[test]
 fn schemas_match_checked_in_files() {
@@ -80,11 +80,52 @@ fn enriched_post_round_trips() {
         priority: 0.7,
         classifier_version: "test".into(),
         classified_at: sample_post().created_at,
+        near_duplicate_of: None,
+        spam: SpamSignals::default(),
     };
     let text = serde_json::to_string(&enriched).expect("serialize");
     assert!(text.contains("\"intent\":\"complaint\""));
+    // Default spam and near-duplicate values stay off the wire.
+    assert!(!text.contains("near_duplicate_of") && !text.contains("\"spam\""), "{text}");
     let back: EnrichedPost = serde_json::from_str(&text).expect("parse");
     assert_eq!(back, enriched);
+
+    let flagged = EnrichedPost {
+        near_duplicate_of: Some(PostId::derive("file:sample", "41")),
+        spam: SpamSignals { score: 0.8, signals: vec!["phrase:follow back".into(), "hashtag_heavy".into()] },
+        ..enriched
+    };
+    let text = serde_json::to_string(&flagged).expect("serialize");
+    assert!(text.contains("\"near_duplicate_of\":") && text.contains("\"hashtag_heavy\""), "{text}");
+    let back: EnrichedPost = serde_json::from_str(&text).expect("parse");
+    assert_eq!(back, flagged);
+    assert!(back.spam.is_spam());
+}
+
+#[test]
+fn enriched_posts_written_before_spam_and_near_duplicates_still_parse() {
+    // An `EnrichedPost` exactly as schema 1 writers produced it before the
+    // `near_duplicate_of` and `spam` fields existed.
+    let old = serde_json::json!({
+        "schema_version": 1,
+        "post": serde_json::to_value(sample_post()).expect("serialize"),
+        "language": {"code": "en", "confidence": 0.9, "reliable": true},
+        "sentiment": {"label": "negative", "score": -0.6},
+        "intent": "complaint",
+        "tags": ["delivery"],
+        "priority": 0.7,
+        "classifier_version": "smo-classify/0.1-lexicon",
+        "classified_at": "2026-11-01T12:00:01Z"
+    });
+    let back: EnrichedPost = serde_json::from_value(old).expect("old messages parse");
+    assert_eq!(back.near_duplicate_of, None);
+    assert_eq!(back.spam, SpamSignals::default());
+    assert!(!back.spam.is_spam() && back.spam.is_clean());
+    // A partial spam object (score only) parses too.
+    let mut partial = serde_json::to_value(&back).expect("serialize");
+    partial["spam"] = serde_json::json!({"score": 0.25});
+    let back: EnrichedPost = serde_json::from_value(partial).expect("partial spam parses");
+    assert_eq!(back.spam, SpamSignals { score: 0.25, signals: Vec::new() });
 }
 
 #[test]

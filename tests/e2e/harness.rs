@@ -342,17 +342,31 @@ pub async fn assert_exactly_once(index_dir: &Path, store_url: &str, accounts: &[
             .map(|hit| hit.id.to_string())
             .collect();
         assert!(!needs_response.is_empty(), "the templates contain complaints");
+        // Cases are per conversation (thread and customer): every complaint
+        // or question belongs to exactly one case, each case's posts are
+        // among them, and a case's opening post is one of its own posts.
         let cases = store.list_cases(&account.id, smo_store::CaseFilter::default()).await.unwrap();
-        let case_posts: Vec<String> = cases.iter().map(|c| c.post_id.to_string()).collect();
+        let mut case_posts: Vec<String> = Vec::new();
+        for case in &cases {
+            let messages = store.case_messages(&account.id, case.id).await.unwrap();
+            assert!(!messages.is_empty(), "case {} of {} has no post", case.id, account.id);
+            assert_eq!(messages.len() as u64, case.message_count, "case {} message count", case.id);
+            assert!(
+                messages.iter().any(|m| m.post_id == case.post_id),
+                "case {} does not hold its opening post",
+                case.id
+            );
+            case_posts.extend(messages.iter().map(|m| m.post_id.to_string()));
+        }
         let unique_case_posts: HashSet<String> = case_posts.iter().cloned().collect();
-        assert_eq!(case_posts.len(), unique_case_posts.len(), "a post has two cases in {}", account.id);
+        assert_eq!(case_posts.len(), unique_case_posts.len(), "a post is in two cases in {}", account.id);
         assert_eq!(
             unique_case_posts, needs_response,
-            "cases of {} must match its complaints and questions",
+            "the posts in cases of {} must be exactly its complaints and questions",
             account.id
         );
         assert!(cases.iter().all(|c| c.account == account.id));
-        assert!(cases.iter().all(|c| c.assigned_agent.is_some()), "every case is assigned round-robin");
+        assert!(cases.iter().all(|c| c.assigned_agent.is_some()), "every case is assigned to an agent");
         total_cases += cases.len() as u64;
     }
     store.close().await;

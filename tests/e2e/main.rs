@@ -10,4 +10,5 @@ mod bad_input;
 mod crash;
 mod demo;
 mod harness;
+mod ingest_sources;
 mod two_accounts;

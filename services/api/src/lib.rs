@@ -1,8 +1,13 @@
-//! The HTTP surface of smo. For now the ops endpoints every worker process
-//! serves: `/healthz` for liveness probes and `/metrics` in the Prometheus
-//! text format, so ops can scrape per-account stage counters and scale
-//! workers on them. The service takes its listener and shutdown signal as
-//! arguments, so tests run it in-process on port 0.
+//! The HTTP surface of smo: the ops endpoints every worker process serves
+//! (`/healthz` for liveness probes, `/metrics` in the Prometheus text format)
+//! and the agents' case API under `/api/v1/accounts/{account}/…` ([`v1`]),
+//! with hashed bearer tokens and roles ([`auth`]) and its OpenAPI document.
+//! The service takes its listener and shutdown signal as arguments, so tests
+//! run it in-process on port 0.
+
+pub mod auth;
+mod openapi;
+pub mod v1;
 
 use axum::Router;
 use axum::http::header;

@@ -3,20 +3,32 @@
 //! synchronous; one [`Classifier`] is built per process and shared by every
 //! worker thread.
 
+use std::path::Path;
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use smo_proto::{EnrichedPost, Intent, Language, Post, SCHEMA_VERSION, SentimentScore};
 
 use crate::error::ClassifyError;
 use crate::intent::IntentClassifier;
 use crate::language::{LanguageDetector, validate_language_allowlist};
+use crate::model::{Features, ModelError, ModelHeader, Task, TextModel};
 use crate::priority::PriorityScorer;
-use crate::sentiment::SentimentScorer;
+use crate::rules::PostView;
+use crate::sentiment::{SentimentScorer, score_from_probabilities};
 use crate::tags::{CompiledTags, TagRule};
 use crate::text::NormalizedText;
 
-/// Written into every [`EnrichedPost::classifier_version`] so results can be
-/// traced to the code that produced them and recomputed when it changes.
-pub const CLASSIFIER_VERSION: &str = "smo-classify/0.1-lexicon";
+/// The code's part of every [`EnrichedPost::classifier_version`], so results
+/// can be traced to what produced them and recomputed when it changes; the
+/// classifier appends `+lexicon` or the loaded models' ids
+/// (`+sentiment-1a2b3c4d+complaint-5e6f7a8b`), see [`Classifier::version`].
+pub const CLASSIFIER_VERSION: &str = "smo-classify/0.2";
+
+/// File name of the sentiment model in a models directory.
+pub const SENTIMENT_MODEL_FILE: &str = "sentiment.smo";
+/// File name of the complaint model in a models directory.
+pub const COMPLAINT_MODEL_FILE: &str = "complaint.smo";
 
 /// What classification needs to know about the account a post belongs to.
 /// Built once per account when its configuration is loaded.
@@ -41,20 +53,177 @@ impl AccountProfile {
 }
 
 /// Language, sentiment, intent, tags and priority of posts. Holds the
-/// detectors and lexicons, built once by [`Classifier::new`]; classifying
-/// only reads them, so a shared `&Classifier` serves any number of threads.
-#[derive(Debug, Clone, Default)]
+/// detectors, lexicons and trained models, built once by [`Classifier::new`]
+/// (lexicons only) or [`Classifier::with_models`]; classifying only reads
+/// them, so a shared `&Classifier` serves any number of threads.
+#[derive(Debug, Clone)]
 pub struct Classifier {
     language: LanguageDetector,
     sentiment: SentimentScorer,
     intent: IntentClassifier,
     priority: PriorityScorer,
+    models: Arc<TrainedModels>,
+    version: String,
+}
+
+/// The trained models a classifier uses, if any.
+#[derive(Default)]
+struct TrainedModels {
+    sentiment: Option<TextModel>,
+    complaint: Option<TextModel>,
+    /// Both models use the same features: extract once.
+    shared_features: bool,
+}
+
+/// Names the models instead of printing hundreds of thousands of weights.
+impl std::fmt::Debug for TrainedModels {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let id = |model: &Option<TextModel>| model.as_ref().map(|m| m.header().model_id.clone());
+        f.debug_struct("TrainedModels")
+            .field("sentiment", &id(&self.sentiment))
+            .field("complaint", &id(&self.complaint))
+            .field("shared_features", &self.shared_features)
+            .finish()
+    }
+}
+
+impl Default for Classifier {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Classifier {
-    /// Builds the detectors and loads the built-in lexicons and cue lists.
+    /// Builds the detectors and loads the built-in lexicons and cue lists;
+    /// sentiment and complaints come from the lexicon and rules. Needs no
+    /// file, so tests and tools work anywhere.
     pub fn new() -> Self {
-        Self::default()
+        let mut version = CLASSIFIER_VERSION.to_owned();
+        version.push_str("+lexicon");
+        Self {
+            language: LanguageDetector::new(),
+            sentiment: SentimentScorer::new(),
+            intent: IntentClassifier::new(),
+            priority: PriorityScorer::new(),
+            models: Arc::new(TrainedModels::default()),
+            version,
+        }
+    }
+
+    /// Like [`Classifier::new`], with the trained models of directory `dir`
+    /// ([`SENTIMENT_MODEL_FILE`], [`COMPLAINT_MODEL_FILE`], written by `smo
+    /// train`). A model file that is absent leaves that task to the lexicon
+    /// and rules (see [`Classifier::sentiment_model`] to tell); a directory
+    /// that does not exist, or a file that is damaged, for another task or
+    /// from an incompatible build, is an error.
+    pub fn with_models(dir: &Path) -> Result<Self, ClassifyError> {
+        if !dir.is_dir() {
+            return Err(ClassifyError::Model {
+                path: dir.display().to_string(),
+                error: ModelError::Io("not a directory".to_owned()),
+            });
+        }
+        let load = |file: &str, task: Task| {
+            let path = dir.join(file);
+            if !path.exists() {
+                return Ok(None);
+            }
+            TextModel::load(&path, task)
+                .map(Some)
+                .map_err(|error| ClassifyError::Model { path: path.display().to_string(), error })
+        };
+        let sentiment = load(SENTIMENT_MODEL_FILE, Task::Sentiment)?;
+        let complaint = load(COMPLAINT_MODEL_FILE, Task::Complaint)?;
+        Self::from_models(sentiment, complaint).map_err(|error| ClassifyError::Model {
+            path: dir.join(COMPLAINT_MODEL_FILE).display().to_string(),
+            error,
+        })
+    }
+
+    /// A classifier with these models (either may be absent); for tests and
+    /// tools that train models in memory. A model stacked on a sentiment
+    /// model ([`ModelHeader::stacked_on`]) needs that very model beside it.
+    pub fn from_models(
+        sentiment: Option<TextModel>,
+        complaint: Option<TextModel>,
+    ) -> Result<Self, ModelError> {
+        if let Some(stacked_on) = complaint.as_ref().and_then(|model| model.header().stacked_on.as_ref()) {
+            let loaded = sentiment.as_ref().map(|model| model.header().model_id.as_str());
+            if loaded != Some(stacked_on.as_str()) {
+                return Err(ModelError::Header(format!(
+                    "the complaint model was trained on sentiment model {stacked_on} but {} is loaded; \
+                     retrain it with `smo train complaint … --stack-on` the current sentiment.smo",
+                    loaded.unwrap_or("none")
+                )));
+            }
+        }
+        let mut version = CLASSIFIER_VERSION.to_owned();
+        if sentiment.is_none() && complaint.is_none() {
+            version.push_str("+lexicon");
+        }
+        for model in [&sentiment, &complaint].into_iter().flatten() {
+            version.push('+');
+            version.push_str(&model.header().model_id);
+        }
+        let shared_features = match (&sentiment, &complaint) {
+            (Some(s), Some(c)) => s.header().features == c.header().features,
+            _ => false,
+        };
+        Ok(Self {
+            language: LanguageDetector::new(),
+            sentiment: SentimentScorer::new(),
+            intent: IntentClassifier::new(),
+            priority: PriorityScorer::new(),
+            models: Arc::new(TrainedModels { sentiment, complaint, shared_features }),
+            version,
+        })
+    }
+
+    /// What [`EnrichedPost::classifier_version`] is set to: the code version
+    /// and the loaded models' ids.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// The loaded sentiment model's header, or `None` when sentiment comes
+    /// from the lexicon.
+    pub fn sentiment_model(&self) -> Option<&ModelHeader> {
+        self.models.sentiment.as_ref().map(TextModel::header)
+    }
+
+    /// The loaded complaint model's header, or `None` when complaints come
+    /// from the rules.
+    pub fn complaint_model(&self) -> Option<&ModelHeader> {
+        self.models.complaint.as_ref().map(TextModel::header)
+    }
+
+    /// Sentiment and, with a complaint model, the complaint probability of
+    /// `text` (the normalisation of `raw`), extracting features once when
+    /// both models share them.
+    fn analyse(&self, raw: &str, text: &NormalizedText) -> (SentimentScore, Option<f32>) {
+        let models = &*self.models;
+        if models.sentiment.is_none() && models.complaint.is_none() {
+            return (self.sentiment.score(text), None);
+        }
+        let mut features = Features::new();
+        let probabilities = models.sentiment.as_ref().map(|model| {
+            model.extractor().extract(raw, text, &mut features);
+            model.linear().predict(&features)
+        });
+        let sentiment = match &probabilities {
+            Some(probabilities) => score_from_probabilities(probabilities),
+            None => self.sentiment.score(text),
+        };
+        let complaint = models.complaint.as_ref().map(|model| {
+            if !(models.shared_features && probabilities.is_some()) {
+                model.extractor().extract(raw, text, &mut features);
+            }
+            if let Some(probabilities) = &probabilities {
+                model.append_stacked(&mut features, probabilities, text.is_addressed());
+            }
+            model.linear().predict(&features).get(1)
+        });
+        (sentiment, complaint)
     }
 
     /// Classifies `post` for the account described by `profile`; `now` is
@@ -63,10 +232,13 @@ impl Classifier {
     pub fn classify(&self, post: &Post, profile: &AccountProfile, now: DateTime<Utc>) -> EnrichedPost {
         let text = NormalizedText::new(&post.text);
         let language = self.language.detect(&text, profile.languages.as_deref());
-        let sentiment = self.sentiment.score(&text);
-        let intent = self.intent.classify(&text, sentiment);
-        let tags = profile.tags.tags_for(&text);
-        let priority = self.priority.score(&text, intent, sentiment, post.author.followers);
+        let (sentiment, complaint) = self.analyse(&post.text, &text);
+        let intent = self.intent.classify_with_complaint(&text, sentiment, complaint);
+        // Tags see the post's metadata too, so rules can use lang:, author:,
+        // source: and url: filters.
+        let tags = profile.tags.tags_for_view(&PostView::from_post(post, &text).with_lang(&language.code));
+        let priority =
+            self.priority.score_with_complaint(&text, intent, sentiment, post.author.followers, complaint);
         EnrichedPost {
             schema_version: SCHEMA_VERSION,
             post: post.clone(),
@@ -75,8 +247,10 @@ impl Classifier {
             intent,
             tags,
             priority,
-            classifier_version: CLASSIFIER_VERSION.to_owned(),
+            classifier_version: self.version.clone(),
             classified_at: now,
+            near_duplicate_of: None,
+            spam: smo_proto::SpamSignals::default(),
         }
     }
 
@@ -88,14 +262,27 @@ impl Classifier {
 
     /// Sentiment of a bare text, as [`Classifier::classify`] would score it.
     pub fn sentiment_of(&self, text: &str) -> SentimentScore {
-        self.sentiment.score(&NormalizedText::new(text))
+        let normalized = NormalizedText::new(text);
+        match &self.models.sentiment {
+            Some(model) => {
+                let mut features = Features::new();
+                model.extractor().extract(text, &normalized, &mut features);
+                score_from_probabilities(&model.linear().predict(&features))
+            }
+            None => self.sentiment.score(&normalized),
+        }
     }
 
     /// How much a bare text reads as a complaint, in `[0, 1]`; above 0.5
     /// [`Classifier::classify`] calls it a complaint. Ranking metrics (ROC
-    /// AUC) use the score itself.
+    /// AUC) use the score itself. With a complaint model this is its
+    /// calibrated probability; without, a heuristic from rules and sentiment.
     pub fn complaint_score(&self, text: &str) -> f32 {
-        let text = NormalizedText::new(text);
+        let raw = text;
+        let text = NormalizedText::new(raw);
+        if let (_, Some(probability)) = self.analyse(raw, &text) {
+            return probability;
+        }
         let sentiment = self.sentiment.score(&text);
         match self.intent.classify(&text, sentiment) {
             Intent::Complaint => 0.5 + 0.5 * (-sentiment.score).clamp(0.0, 1.0),
@@ -159,7 +346,8 @@ mod tests {
         assert_eq!(enriched.intent, Intent::Complaint);
         assert_eq!(enriched.tags, vec!["baggage", "refunds"]);
         assert!(enriched.priority > 0.6, "{}", enriched.priority);
-        assert_eq!(enriched.classifier_version, CLASSIFIER_VERSION);
+        assert_eq!(enriched.classifier_version, classifier.version());
+        assert_eq!(classifier.version(), "smo-classify/0.2+lexicon");
         assert_eq!(enriched.classified_at, now);
         assert_eq!(enriched.post, original);
     }

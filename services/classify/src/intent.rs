@@ -14,6 +14,9 @@
 //!    clearly positive sentiment addressed to someone.
 //! 4. **other** — everything else.
 //!
+//! When a trained complaint model is loaded, its probability replaces step 1
+//! ([`IntentClassifier::classify_with_complaint`]); steps 2–4 stay.
+//!
 //! The cue lists are plain text under `lexicons/` (`complaint_cues.txt`,
 //! `complaint_topics.txt`, `question_cues.txt`, `question_openings.txt`,
 //! `praise_cues.txt`).
@@ -33,6 +36,11 @@ const ADDRESSED_POSITIVE: f32 = 0.5;
 /// A topic cue is not a complaint when the post is at least this positive
 /// ("my refund arrived, thanks!").
 const TOPIC_CUE_POSITIVE: f32 = 0.3;
+
+/// A complaint model's probability above this makes the post a complaint.
+/// Training folds the threshold chosen by cross-validation into the model's
+/// bias, so this stays 0.5 whatever the model.
+pub const COMPLAINT_PROBABILITY_THRESHOLD: f32 = 0.5;
 
 /// The rule-based intent classifier. Build once and share.
 #[derive(Debug, Clone)]
@@ -62,9 +70,28 @@ impl IntentClassifier {
         }
     }
 
-    /// The intent of `text` given its already computed `sentiment`.
+    /// The intent of `text` given its already computed `sentiment`, with
+    /// the rule-based complaint detection.
     pub fn classify(&self, text: &NormalizedText, sentiment: SentimentScore) -> Intent {
-        if self.is_complaint(text, sentiment) {
+        self.classify_with_complaint(text, sentiment, None)
+    }
+
+    /// The intent of `text` given its `sentiment` and, when a complaint model
+    /// is loaded, its calibrated complaint probability: above
+    /// [`COMPLAINT_PROBABILITY_THRESHOLD`] it is a complaint (the model
+    /// replaces the complaint rules, which it has as features); questions
+    /// and praise are decided by the rules either way.
+    pub fn classify_with_complaint(
+        &self,
+        text: &NormalizedText,
+        sentiment: SentimentScore,
+        complaint_probability: Option<f32>,
+    ) -> Intent {
+        let complaint = match complaint_probability {
+            Some(probability) => probability > COMPLAINT_PROBABILITY_THRESHOLD,
+            None => self.is_complaint(text, sentiment),
+        };
+        if complaint {
             Intent::Complaint
         } else if self.is_question(text) {
             Intent::Question
@@ -182,6 +209,20 @@ mod tests {
         ] {
             assert_eq!(intent(text), Intent::Other, "{text:?}");
         }
+    }
+
+    #[test]
+    fn complaint_probability_overrides_the_complaint_rules_only() {
+        let classifier = IntentClassifier::new();
+        let scorer = SentimentScorer::new();
+        let with = |raw: &str, p: f32| {
+            let text = normalize(raw);
+            classifier.classify_with_complaint(&text, scorer.score(&text), Some(p))
+        };
+        assert_eq!(with("Reading about airline mergers", 0.9), Intent::Complaint);
+        assert_eq!(with("@AcmeAir still waiting for my refund", 0.1), Intent::Other);
+        assert_eq!(with("@AcmeAir do you ship to Canada?", 0.2), Intent::Question);
+        assert_eq!(with("@AcmeAir thank you, amazing crew!", 0.1), Intent::Praise);
     }
 
     #[test]

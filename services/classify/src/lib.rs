@@ -17,15 +17,23 @@
 
 pub mod classifier;
 mod error;
+pub mod eval;
 pub mod intent;
 pub mod language;
 mod lexicons;
+pub mod model;
+pub mod near_duplicates;
 mod phrases;
 pub mod priority;
+pub mod rules;
 pub mod sentiment;
+pub mod spam;
 pub mod tags;
 pub mod text;
 
 pub use classifier::{AccountProfile, CLASSIFIER_VERSION, Classifier};
 pub use error::ClassifyError;
+pub use near_duplicates::{Fingerprint, NearDuplicateConfig, NearDuplicateWindow};
+pub use rules::{PostView, Rule, RuleError, RuleSet, RuleSetError};
+pub use spam::{SpamScorer, SpamVerdict};
 pub use tags::{CompiledTags, TagRule};

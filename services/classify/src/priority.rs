@@ -3,7 +3,7 @@
 //!
 //! | signal | contribution |
 //! | --- | --- |
-//! | intent | complaint 0.40, question 0.25, praise and other 0.05 |
+//! | intent | complaint 0.40, question 0.25, praise and other 0.05; with a complaint model, a complaint 0.30 + 0.10 × P(complaint) and others at least 0.30 × P(complaint) |
 //! | negative sentiment | up to 0.20, proportional to its strength |
 //! | urgency cues (`outage`, `lawyer`, `injured`, `cancel my account`…) | 0.25 for the first, 0.05 per extra, at most 0.35 |
 //! | author reach | up to 0.15: log10(followers + 1) / 6, so 1M followers is full |
@@ -29,6 +29,12 @@ const REACH_WEIGHT: f32 = 0.15;
 /// log10 of the follower count that earns the full reach weight.
 const FULL_REACH_LOG10: f32 = 6.0;
 const SHOUTING_WEIGHT: f32 = 0.05;
+/// With a complaint model, a complaint's base runs from
+/// `COMPLAINT_BASE - SPREAD` (probability 0) to `COMPLAINT_BASE` (1).
+const SURE_COMPLAINT_SPREAD: f32 = 0.10;
+/// With a complaint model, a post not flagged as complaint gets at least
+/// this times its complaint probability (below 0.15 since it is below 0.5).
+const UNFLAGGED_COMPLAINT_WEIGHT: f32 = 0.30;
 
 /// Computes [`smo_proto::EnrichedPost::priority`]. Build once and share.
 #[derive(Debug, Clone)]
@@ -62,10 +68,32 @@ impl PriorityScorer {
         sentiment: SentimentScore,
         followers: Option<u64>,
     ) -> f32 {
-        let base = match intent {
+        self.score_with_complaint(text, intent, sentiment, followers, None)
+    }
+
+    /// Like [`Self::score`], with a complaint model's calibrated probability
+    /// when one is loaded: the intent part then grows with the model's
+    /// confidence (a sure complaint above a borderline one; a likely but
+    /// unflagged complaint above plain chatter).
+    pub fn score_with_complaint(
+        &self,
+        text: &NormalizedText,
+        intent: Intent,
+        sentiment: SentimentScore,
+        followers: Option<u64>,
+        complaint_probability: Option<f32>,
+    ) -> f32 {
+        let intent_base = match intent {
             Intent::Complaint => COMPLAINT_BASE,
             Intent::Question => QUESTION_BASE,
             Intent::Praise | Intent::Other => OTHER_BASE,
+        };
+        let base = match complaint_probability.filter(|p| p.is_finite()).map(|p| p.clamp(0.0, 1.0)) {
+            None => intent_base,
+            Some(p) if intent == Intent::Complaint => {
+                COMPLAINT_BASE - SURE_COMPLAINT_SPREAD + SURE_COMPLAINT_SPREAD * p
+            }
+            Some(p) => intent_base.max(UNFLAGGED_COMPLAINT_WEIGHT * p),
         };
         let negativity = if sentiment.score.is_finite() {
             NEGATIVITY_WEIGHT * (-sentiment.score).clamp(0.0, 1.0)
@@ -127,6 +155,19 @@ mod tests {
         assert!(famous > complaint);
         let outage = normalize("outage: the app is down for everyone");
         assert!(scorer.score(&outage, Intent::Question, sentiment(0.0), None) > complaint);
+    }
+
+    #[test]
+    fn complaint_probability_orders_within_an_intent() {
+        let scorer = PriorityScorer::new();
+        let plain = normalize("a post");
+        let score = |intent, p| scorer.score_with_complaint(&plain, intent, sentiment(-0.2), None, Some(p));
+        assert!(score(Intent::Complaint, 0.95) > score(Intent::Complaint, 0.55));
+        assert!(score(Intent::Complaint, 0.55) > score(Intent::Question, 0.4));
+        assert!(score(Intent::Other, 0.45) > score(Intent::Other, 0.05));
+        assert!(score(Intent::Other, 0.45) < score(Intent::Question, 0.0));
+        let nan = scorer.score_with_complaint(&plain, Intent::Other, sentiment(0.0), None, Some(f32::NAN));
+        assert!((0.0..=1.0).contains(&nan));
     }
 
     #[test]

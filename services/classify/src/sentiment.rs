@@ -13,15 +13,18 @@
 //! - **emoticons and emoji** stripped by normalisation add their polarity.
 //!
 //! The sum is squashed into `[-1, 1]` with `tanh`, and scores within the
-//! neutral band are labelled neutral. The weights are hand-set for this first
-//! version; a trained model can replace [`SentimentScorer`] later without
-//! changing its callers.
+//! neutral band are labelled neutral. The weights are hand-set; this scorer
+//! is the fallback when no trained sentiment model is loaded, and its score
+//! is one of the trained models' features (see [`crate::model::features`]).
+//! [`score_from_probabilities`] turns a trained model's output into the same
+//! [`SentimentScore`].
 
 use std::collections::{HashMap, HashSet};
 
 use smo_proto::{Sentiment, SentimentScore};
 
 use crate::lexicons;
+use crate::model::Probabilities;
 use crate::text::{NormalizedText, Token};
 
 /// Scores within `(-NEUTRAL_BAND, NEUTRAL_BAND)` are labelled neutral.
@@ -96,6 +99,12 @@ impl SentimentScorer {
     /// Number of words in the lexicon, for reports and tests.
     pub fn lexicon_len(&self) -> usize {
         self.valence.len()
+    }
+
+    /// Weight of `word` in the lexicon, if it has one; a feature of the
+    /// trained models.
+    pub(crate) fn valence(&self, word: &str) -> Option<f32> {
+        self.valence.get(word).copied()
     }
 
     /// Polarity of `text`.
@@ -181,6 +190,21 @@ impl SentimentScorer {
         }
         false
     }
+}
+
+/// Sentiment from a trained model's probabilities in
+/// [`crate::model::Task::Sentiment`]'s class order (negative, neutral,
+/// positive): the label is the most probable class (what cross-validation
+/// measured) and the score is `P(positive) − P(negative)`, in `[-1, 1]`, so
+/// sorting by score still ranks posts from angriest to happiest.
+pub fn score_from_probabilities(probabilities: &Probabilities) -> SentimentScore {
+    let label = match probabilities.argmax() {
+        0 => Sentiment::Negative,
+        2 => Sentiment::Positive,
+        _ => Sentiment::Neutral,
+    };
+    let score = probabilities.get(2) - probabilities.get(0);
+    SentimentScore { label, score: if score.is_finite() { score.clamp(-1.0, 1.0) } else { 0.0 } }
 }
 
 /// Label of a squashed score, with the neutral band.

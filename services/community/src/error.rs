@@ -9,6 +9,9 @@ pub enum CommunityError {
     /// The store failed; usually transient, so redeliver the batch.
     #[error("case store: {0}")]
     Store(#[from] StoreError),
+    /// The account's community settings are invalid; the message names the key.
+    #[error("configuration: {0}")]
+    Config(String),
     /// The store answered fewer outcomes than cases it was given: a bug,
     /// reported rather than guessed around. The cases it did write are
     /// durable and show up as duplicates when the batch is redelivered.

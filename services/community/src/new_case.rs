@@ -3,6 +3,8 @@
 use smo_proto::EnrichedPost;
 use smo_store::NewCase;
 
+use crate::policy::{AccountPolicy, level_of};
+
 /// Longest case excerpt in characters: enough to triage from the queue
 /// without opening the post.
 pub const EXCERPT_MAX_CHARS: usize = 280;
@@ -12,19 +14,32 @@ pub const EXCERPT_MAX_CHARS: usize = 280;
 /// written, so SLA clocks start when the customer spoke and a redelivered
 /// post yields the very same case.
 pub fn new_case_from(post: &EnrichedPost) -> Option<NewCase> {
+    new_case_with(post, &AccountPolicy::default())
+}
+
+/// [`new_case_from`] under an account's policy: the team its routing rules
+/// pick, and SLA due times on its business hours (first response if the post
+/// opens a case, next response if it is a follow-up that starts a clock).
+pub fn new_case_with(post: &EnrichedPost, policy: &AccountPolicy) -> Option<NewCase> {
     if !post.intent.needs_response() {
         return None;
     }
+    let level = level_of(post.priority);
+    let at = post.post.created_at;
     Some(NewCase {
         post_id: post.post.id.clone(),
         thread_id: post.post.conversation_id().clone(),
         intent: post.intent,
         priority: post.priority,
+        level,
+        team: policy.team_for(post),
         author_handle: post.post.author.handle.clone(),
         lang: post.language.code.clone(),
         tags: post.tags.clone(),
         text_excerpt: text_excerpt(&post.post.text, EXCERPT_MAX_CHARS),
-        opened_at: post.post.created_at,
+        opened_at: at,
+        first_response_due_at: policy.sla.as_ref().and_then(|sla| sla.first_response_due(level, at)),
+        next_response_due_at: policy.sla.as_ref().and_then(|sla| sla.next_response_due(level, at)),
     })
 }
 

@@ -1,16 +1,51 @@
-//! Opening cases for a batch of enriched posts of one account.
+//! Opening cases for a batch of enriched posts of one account, under the
+//! account's policy (routing rules, SLA, reopen window), and the periodic
+//! upkeep of its queues (inactive agents, escalations).
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use smo_proto::{AccountId, EnrichedPost, Intent, PostId};
-use smo_store::{NewCase, OpenedCase, Store};
+use smo_store::{NewCase, OpenOptions, OpenedCase, Requeued, Store};
 
-use crate::{CommunityError, PostRejected, new_case_from};
+use crate::policy::{AccountPolicy, CommunitySettings, ConditionCompiler, SimpleConditions};
+use crate::{CommunityError, PostRejected, new_case_with};
+
+/// How long a policy loaded from the store is used before it is read again,
+/// so settings changed through the API reach every worker.
+pub const POLICY_REFRESH: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone)]
+struct CachedPolicy {
+    policy: Arc<AccountPolicy>,
+    loaded: Option<Instant>,
+}
 
 /// Turns enriched posts into cases through the store. Cheap to clone; one per
 /// process is enough.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct CaseOpener {
     store: Store,
+    compiler: Arc<dyn ConditionCompiler>,
+    policies: Arc<Mutex<HashMap<AccountId, CachedPolicy>>>,
+}
+
+impl std::fmt::Debug for CaseOpener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CaseOpener").field("store", &self.store).finish_non_exhaustive()
+    }
+}
+
+/// What one upkeep round of an account did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Upkeep {
+    /// Cases taken from agents who did not act in time.
+    pub requeued: Vec<Requeued>,
+    /// (case, rule) of escalations that fired.
+    pub escalated: Vec<(i64, String)>,
 }
 
 /// What happened to one post of a batch.
@@ -24,6 +59,22 @@ pub enum PostOutcome {
         /// The new case.
         case_id: i64,
         /// The agent it went to; `None` when it waits in the queue.
+        agent: Option<String>,
+    },
+    /// The post is a follow-up that joined its conversation's open case.
+    Joined {
+        /// The post.
+        post_id: PostId,
+        /// The open case.
+        case_id: i64,
+    },
+    /// The post is a follow-up that reopened its conversation's resolved case.
+    Reopened {
+        /// The post.
+        post_id: PostId,
+        /// The case.
+        case_id: i64,
+        /// The agent now holding it; `None` when it waits in the queue.
         agent: Option<String>,
     },
     /// The post already had a case (redelivery or a repeat in the batch).
@@ -61,6 +112,11 @@ impl OpenBatchReport {
         self.count(|o| matches!(o, PostOutcome::Opened { .. }))
     }
 
+    /// How many follow-ups joined or reopened a case.
+    pub fn follow_ups(&self) -> usize {
+        self.count(|o| matches!(o, PostOutcome::Joined { .. } | PostOutcome::Reopened { .. }))
+    }
+
     /// How many posts already had a case.
     pub fn duplicates(&self) -> usize {
         self.count(|o| matches!(o, PostOutcome::Duplicate { .. }))
@@ -85,9 +141,93 @@ impl OpenBatchReport {
 }
 
 impl CaseOpener {
-    /// An opener writing through `store`.
+    /// An opener writing through `store`; each account's policy is read from
+    /// its stored community settings (refreshed every [`POLICY_REFRESH`]),
+    /// routing conditions compiled with [`SimpleConditions`].
     pub fn new(store: Store) -> Self {
-        Self { store }
+        Self { store, compiler: Arc::new(SimpleConditions), policies: Arc::default() }
+    }
+
+    /// Compiles routing conditions with `compiler` (e.g. the classify rule
+    /// language) instead of [`SimpleConditions`].
+    pub fn with_compiler(mut self, compiler: Arc<dyn ConditionCompiler>) -> Self {
+        self.compiler = compiler;
+        self
+    }
+
+    /// Uses `policy` for `account` from now on instead of its stored settings.
+    pub fn set_policy(&self, account: &AccountId, policy: AccountPolicy) {
+        let cached = CachedPolicy { policy: Arc::new(policy), loaded: None };
+        if let Ok(mut policies) = self.policies.lock() {
+            policies.insert(account.clone(), cached);
+        }
+    }
+
+    /// Validates `settings` and stores them as the account's community
+    /// settings, for every process.
+    pub async fn save_settings(
+        &self,
+        account: &AccountId,
+        settings: &CommunitySettings,
+        now: DateTime<Utc>,
+    ) -> Result<(), CommunityError> {
+        let policy = AccountPolicy::compile(settings, self.compiler.as_ref())?;
+        let json = serde_json::to_value(settings)
+            .map_err(|e| CommunityError::Config(format!("unencodable settings: {e}")))?;
+        self.store.put_community_settings(account, &json, now).await?;
+        if let Ok(mut policies) = self.policies.lock() {
+            policies.insert(
+                account.clone(),
+                CachedPolicy { policy: Arc::new(policy), loaded: Some(Instant::now()) },
+            );
+        }
+        Ok(())
+    }
+
+    /// The account's policy: pinned, cached, or read from its stored
+    /// settings. Settings that no longer compile are logged and the default
+    /// policy is used, so cases still open.
+    pub async fn policy(&self, account: &AccountId) -> Result<Arc<AccountPolicy>, CommunityError> {
+        if let Ok(policies) = self.policies.lock()
+            && let Some(cached) = policies.get(account)
+            && cached.loaded.is_none_or(|at| at.elapsed() < POLICY_REFRESH)
+        {
+            return Ok(Arc::clone(&cached.policy));
+        }
+        let policy = match self.store.community_settings(account).await? {
+            None => AccountPolicy::default(),
+            Some(json) => serde_json::from_value::<CommunitySettings>(json)
+                .map_err(|e| CommunityError::Config(e.to_string()))
+                .and_then(|settings| AccountPolicy::compile(&settings, self.compiler.as_ref()))
+                .unwrap_or_else(|error| {
+                    tracing::warn!(account = %account, %error, "invalid community settings; using defaults");
+                    AccountPolicy::default()
+                }),
+        };
+        let policy = Arc::new(policy);
+        if let Ok(mut policies) = self.policies.lock() {
+            policies.insert(
+                account.clone(),
+                CachedPolicy { policy: Arc::clone(&policy), loaded: Some(Instant::now()) },
+            );
+        }
+        Ok(policy)
+    }
+
+    /// One upkeep round of the account's queues at `now`: cases whose agent
+    /// did not act within the inactivity limit go back to the queue, due SLA
+    /// escalations fire, and the hold queue is routed. Run it periodically.
+    pub async fn upkeep(&self, account: &AccountId, now: DateTime<Utc>) -> Result<Upkeep, CommunityError> {
+        let policy = self.policy(account).await?;
+        let mut upkeep = Upkeep::default();
+        if let Some(timeout) = policy.inactivity_timeout {
+            upkeep.requeued = self.store.requeue_inactive(account, timeout, now).await?;
+        }
+        if let Some(sla) = &policy.sla {
+            upkeep.escalated = sla.sweep(&self.store, account, now).await?;
+        }
+        self.store.route_queued(account, now).await?;
+        Ok(upkeep)
     }
 
     /// The store, for queries around the cases (queues, audit log).
@@ -115,6 +255,7 @@ impl CaseOpener {
             Done(PostOutcome),
             Case(PostId),
         }
+        let policy = self.policy(account).await?;
         let mut cases: Vec<NewCase> = Vec::new();
         let plans: Vec<Plan> = posts
             .iter()
@@ -129,7 +270,7 @@ impl CaseOpener {
                         },
                     });
                 }
-                match new_case_from(post) {
+                match new_case_with(post, &policy) {
                     Some(case) => {
                         cases.push(case);
                         Plan::Case(post_id)
@@ -139,8 +280,12 @@ impl CaseOpener {
             })
             .collect();
 
-        let opened =
-            if cases.is_empty() { Vec::new() } else { self.store.open_cases(account, &cases).await? };
+        let options = OpenOptions { reopen_window: policy.reopen_window, now: Utc::now() };
+        let opened = if cases.is_empty() {
+            Vec::new()
+        } else {
+            self.store.open_cases_with(account, &cases, &options).await?
+        };
         let returned = opened.len();
         let mut opened = opened.into_iter();
         let outcomes = plans
@@ -154,6 +299,10 @@ impl CaseOpener {
                     Some(OpenedCase::Duplicate { case_id }) => {
                         Ok(PostOutcome::Duplicate { post_id, case_id })
                     }
+                    Some(OpenedCase::Joined { case_id }) => Ok(PostOutcome::Joined { post_id, case_id }),
+                    Some(OpenedCase::Reopened { case_id, agent }) => {
+                        Ok(PostOutcome::Reopened { post_id, case_id, agent })
+                    }
                     None => Err(CommunityError::MissingOutcomes { expected: cases.len(), returned }),
                 },
             })
@@ -165,6 +314,7 @@ impl CaseOpener {
         tracing::debug!(
             account = %account,
             opened = report.opened(),
+            follow_ups = report.follow_ups(),
             duplicates = report.duplicates(),
             skipped = report.no_case_needed(),
             "case batch written"

@@ -1,10 +1,10 @@
 //! Enriched posts in, cases out, on a real SQLite store.
 
 use chrono::{TimeZone, Utc};
-use smo_community::{CaseOpener, PostOutcome, PostRejected, new_case_from};
+use smo_community::{CaseOpener, CommunitySettings, PostOutcome, PostRejected, level_of, new_case_from};
 use smo_proto::{
-    AccountId, Author, Engagement, EnrichedPost, Intent, Language, Post, PostId, SCHEMA_VERSION, Sentiment,
-    SentimentScore,
+    AccountId, Author, CasePriority, Engagement, EnrichedPost, Intent, Language, Post, PostId,
+    SCHEMA_VERSION, Sentiment, SentimentScore,
 };
 use smo_store::{CaseFilter, Store, StoreOptions};
 
@@ -55,6 +55,8 @@ fn enriched(account_name: &str, native_id: &str, intent: Intent) -> EnrichedPost
         priority: 0.8,
         classifier_version: "test".to_owned(),
         classified_at: created_at,
+        near_duplicate_of: None,
+        spam: smo_proto::SpamSignals::default(),
     }
 }
 
@@ -147,6 +149,89 @@ async fn posts_of_another_account_are_refused_not_written() {
     let acme_cases = store.list_cases(&acme, CaseFilter::default()).await.expect("list");
     assert_eq!(acme_cases.len(), 1);
     assert_ne!(acme_cases[0].post_id, foreign.post.id);
+}
+
+#[tokio::test]
+async fn a_reply_of_the_same_customer_joins_the_case_of_its_thread() {
+    let h = harness().await;
+    let acme = account("acme");
+    let root = enriched("acme", "1", Intent::Complaint);
+    let mut reply = enriched("acme", "2", Intent::Question);
+    reply.post.thread_id = Some(root.post.id.clone());
+    reply.post.in_reply_to = Some(root.post.id.clone());
+    reply.post.created_at = root.post.created_at + chrono::Duration::minutes(5);
+    let report = h.opener.open_batch(&acme, &[root.clone(), reply.clone()]).await.expect("batch");
+    let case_id = match &report.outcomes[0] {
+        PostOutcome::Opened { case_id, .. } => *case_id,
+        other => panic!("expected a new case, got {other:?}"),
+    };
+    assert_eq!(report.outcomes[1], PostOutcome::Joined { post_id: reply.post.id.clone(), case_id });
+    assert_eq!((report.opened(), report.follow_ups()), (1, 1));
+    let again = h.opener.open_batch(&acme, &[reply]).await.expect("redelivery");
+    assert_eq!(again.duplicates(), 1);
+    let messages = h.opener.store().case_messages(&acme, case_id).await.expect("messages");
+    assert_eq!(messages.len(), 2);
+}
+
+#[tokio::test]
+async fn stored_settings_route_to_teams_and_start_sla_clocks() {
+    let h = harness().await;
+    let acme = account("acme");
+    let settings: CommunitySettings = serde_json::from_value(serde_json::json!({
+        "routing": [
+            {"name": "spanish billing", "when": "lang:es AND tag:billing", "team": "billing-es"},
+            {"name": "deliveries", "when": "tag:delivery", "team": "logistics"}
+        ],
+        "sla": {"targets": [{"priority": "high", "first_response_minutes": 60}]},
+        "reopen_window_hours": 24
+    }))
+    .expect("settings");
+    let now = Utc.with_ymd_and_hms(2024, 5, 2, 10, 0, 0).single().expect("time");
+    h.opener.save_settings(&acme, &settings, now).await.expect("save");
+    let bad = CommunitySettings {
+        routing: vec![smo_community::RoutingRuleConfig {
+            name: "x".into(),
+            when: "colour:red".into(),
+            team: "t".into(),
+        }],
+        ..CommunitySettings::default()
+    };
+    let error = h.opener.save_settings(&acme, &bad, now).await.expect_err("refused");
+    assert!(error.to_string().contains("routing[0].when"), "{error}");
+
+    let delivery = enriched("acme", "1", Intent::Complaint);
+    let mut billing = enriched("acme", "2", Intent::Complaint);
+    billing.language.code = "es".to_owned();
+    billing.tags = vec!["billing".to_owned()];
+    let mut other = enriched("acme", "3", Intent::Question);
+    other.tags.clear();
+    other.priority = 0.1;
+    h.opener.open_batch(&acme, &[delivery.clone(), billing, other]).await.expect("batch");
+    let cases = h.opener.store().list_cases(&acme, CaseFilter::default()).await.expect("list");
+    let team_of = |native: &str| {
+        let id = PostId::derive("file:sample", native);
+        cases.iter().find(|c| c.post_id == id).map(|c| (c.team.clone(), c.level, c.sla_due_at))
+    };
+    let opened_at = delivery.post.created_at;
+    assert_eq!(
+        team_of("1"),
+        Some((
+            Some("logistics".to_owned()),
+            CasePriority::High,
+            Some(opened_at + chrono::Duration::hours(1))
+        ))
+    );
+    assert_eq!(team_of("2").and_then(|t| t.0), Some("billing-es".to_owned()));
+    assert_eq!(team_of("3"), Some((None, CasePriority::Low, None)));
+}
+
+#[test]
+fn priority_scores_map_to_levels() {
+    assert_eq!(level_of(0.9), CasePriority::Urgent);
+    assert_eq!(level_of(0.7), CasePriority::High);
+    assert_eq!(level_of(0.5), CasePriority::Normal);
+    assert_eq!(level_of(0.1), CasePriority::Low);
+    assert_eq!(level_of(f32::NAN), CasePriority::Low);
 }
 
 #[test]

@@ -58,6 +58,8 @@ impl PostBuilder {
                 priority: 0.1,
                 classifier_version: "test".to_owned(),
                 classified_at: at(3, 12),
+                near_duplicate_of: None,
+                spam: smo_proto::SpamSignals::default(),
             },
         }
     }

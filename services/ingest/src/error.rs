@@ -55,7 +55,55 @@ pub enum IngestError {
     /// Publishing to the bus failed; the cursor was not advanced.
     #[error("publishing failed: {0}")]
     Bus(#[from] BusError),
+    /// The server said to slow down (429, or 503 with `Retry-After`) for
+    /// longer than a request may wait; the scheduler waits this long before
+    /// polling the source again.
+    #[error("source {source_name}: HTTP {url}: rate limited, retry after {retry_after_secs}s")]
+    RateLimited {
+        /// The source.
+        source_name: String,
+        /// The URL requested (secrets redacted).
+        url: String,
+        /// Seconds the server asked to wait.
+        retry_after_secs: u64,
+    },
+    /// A poll took longer than the ingestor allows; the source is marked
+    /// unhealthy instead of blocking its worker.
+    #[error("source {source_name}: poll did not finish within {seconds}s")]
+    Timeout {
+        /// The source.
+        source_name: String,
+        /// The limit that was exceeded.
+        seconds: u64,
+    },
     /// Reading or writing the checkpoint failed.
     #[error("checkpoint store: {0}")]
     Checkpoint(String),
+}
+
+impl IngestError {
+    /// How long the server asked to wait before the next request, if it did.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            Self::RateLimited { retry_after_secs, .. } => {
+                Some(std::time::Duration::from_secs(*retry_after_secs))
+            }
+            _ => None,
+        }
+    }
+
+    /// A short, bounded label for metrics (`errors by source and kind`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Io { .. } => "io",
+            Self::BadCursor { .. } => "bad_cursor",
+            Self::Http { .. } => "http",
+            Self::BadResponse { .. } => "bad_response",
+            Self::Config { .. } => "config",
+            Self::Bus(_) => "bus",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::Timeout { .. } => "timeout",
+            Self::Checkpoint(_) => "checkpoint",
+        }
+    }
 }

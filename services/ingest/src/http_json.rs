@@ -3,6 +3,7 @@
 //! by a cursor sent as a query parameter, taken either from a field of the
 //! response (`next_cursor`) or from the id of the last item.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -10,12 +11,11 @@ use serde::Deserialize;
 use serde_json::Value;
 use smo_proto::AccountId;
 
+use crate::connectors::{check_positive, check_rate, check_url, rate_of};
 use crate::field_path::{lookup, lookup_string};
+use crate::http::{HttpClient, HttpRequest};
 use crate::record::PostRecord;
 use crate::{IngestError, Rejected, Source, SourceBatch};
-
-/// Responses larger than this are refused rather than buffered.
-const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 
 /// Configuration of an HTTP JSON source: where the items are and which field
 /// holds what.
@@ -62,6 +62,29 @@ pub struct HttpJsonSourceConfig {
     /// Seconds between polls when run continuously.
     #[serde(default = "default_interval_secs")]
     pub interval_secs: u64,
+    /// Requests per minute to the host.
+    #[serde(default)]
+    pub requests_per_minute: Option<f64>,
+}
+
+impl HttpJsonSourceConfig {
+    /// Checks the config; errors name the key.
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        check_url("url", &self.url)?;
+        for (key, path) in [
+            ("id", &self.id),
+            ("text", &self.text),
+            ("author_handle", &self.author_handle),
+            ("created_at", &self.created_at),
+        ] {
+            if path.trim().is_empty() {
+                return Err((key.into(), "empty field path".into()));
+            }
+        }
+        check_positive("timeout_secs", self.timeout_secs)?;
+        check_positive("interval_secs", self.interval_secs)?;
+        check_rate(self.requests_per_minute)
+    }
 }
 
 fn default_timeout_secs() -> u64 {
@@ -78,31 +101,34 @@ pub struct HttpJsonSource {
     name: String,
     account: AccountId,
     config: HttpJsonSourceConfig,
-    client: reqwest::Client,
+    url: reqwest::Url,
+    http: Arc<HttpClient>,
 }
 
 impl HttpJsonSource {
-    /// A source polling `config.url` for `account`.
+    /// A source polling `config.url` for `account` with the shared client.
     pub fn new(account: AccountId, config: HttpJsonSourceConfig) -> Result<Self, IngestError> {
+        Self::with_client(account, config, HttpClient::shared()?)
+    }
+
+    /// A source polling `config.url` for `account` with `http`.
+    pub fn with_client(
+        account: AccountId,
+        config: HttpJsonSourceConfig,
+        http: Arc<HttpClient>,
+    ) -> Result<Self, IngestError> {
         let source_name = format!("http:{}", config.name);
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(config.timeout_secs.max(1)))
-            .user_agent(concat!("smo/", env!("CARGO_PKG_VERSION")))
-            .redirect(reqwest::redirect::Policy::limited(5))
-            .build()
-            .map_err(|e| IngestError::Config {
-                source_name: source_name.clone(),
-                key: "url".into(),
-                reason: e.to_string(),
-            })?;
-        if !(config.url.starts_with("http://") || config.url.starts_with("https://")) {
-            return Err(IngestError::Config {
-                source_name,
-                key: "url".into(),
-                reason: format!("{:?} is not an http(s) URL", config.url),
-            });
-        }
-        Ok(Self { name: source_name, account, config, client })
+        config.validate().map_err(|(key, reason)| IngestError::Config {
+            source_name: source_name.clone(),
+            key,
+            reason,
+        })?;
+        let url = reqwest::Url::parse(config.url.trim()).map_err(|e| IngestError::Config {
+            source_name: source_name.clone(),
+            key: "url".into(),
+            reason: e.to_string(),
+        })?;
+        Ok(Self { name: source_name, account, config, url, http })
     }
 
     /// Seconds between polls when run continuously.
@@ -110,46 +136,24 @@ impl HttpJsonSource {
         Duration::from_secs(self.config.interval_secs.max(1))
     }
 
-    fn http_error(&self, reason: impl Into<String>) -> IngestError {
-        IngestError::Http {
-            source_name: self.name.clone(),
-            url: self.config.url.clone(),
-            reason: reason.into(),
-        }
-    }
-
     fn bad_response(&self, reason: impl Into<String>) -> IngestError {
         IngestError::BadResponse {
             source_name: self.name.clone(),
-            url: self.config.url.clone(),
+            url: crate::http::redact_url(&self.url),
             reason: reason.into(),
         }
     }
 
     async fn fetch(&self, cursor: Option<&str>) -> Result<Value, IngestError> {
-        let mut request = self.client.get(&self.config.url);
+        let mut url = self.url.clone();
         if let (Some(param), Some(cursor)) = (&self.config.cursor_param, cursor) {
-            request = request.query(&[(param.as_str(), cursor)]);
+            url.query_pairs_mut().append_pair(param, cursor);
         }
-        let mut response = request.send().await.map_err(|e| self.http_error(e.to_string()))?;
-        let status = response.status();
-        if !status.is_success() {
-            return Err(self.http_error(format!("status {status}")));
-        }
-        if response.content_length().is_some_and(|len| len as usize > MAX_BODY_BYTES) {
-            return Err(self.bad_response(format!("body larger than {MAX_BODY_BYTES} bytes")));
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| self.http_error(e.to_string()))? {
-            if body.len() + chunk.len() > MAX_BODY_BYTES {
-                return Err(self.bad_response(format!("body larger than {MAX_BODY_BYTES} bytes")));
-            }
-            body.extend_from_slice(&chunk);
-        }
-        serde_json::from_slice(&body).map_err(|e| {
-            let start = String::from_utf8_lossy(&body[..body.len().min(80)]).into_owned();
-            self.bad_response(format!("not JSON ({e}); body starts with {start:?}"))
-        })
+        let request = HttpRequest::get(url)
+            .header("accept", "application/json")
+            .rate(rate_of(self.config.requests_per_minute))
+            .timeout(Duration::from_secs(self.config.timeout_secs.max(1)));
+        self.http.get(&self.name, &request).await?.json(&self.name)
     }
 
     fn record_of(&self, item: &Value) -> PostRecord {

@@ -83,6 +83,9 @@ pub struct RawIndex {
 pub struct RawClassify {
     /// Posts classified and published per round at most.
     pub batch_max_posts: Option<usize>,
+    /// Directory of trained models (`sentiment.smo`, `complaint.smo`);
+    /// default `config/models`. Missing: lexicons and rules, with a warning.
+    pub models_dir: Option<PathBuf>,
 }
 
 /// `[[accounts]]`.
@@ -106,6 +109,17 @@ pub struct RawAccount {
     /// Where this account's posts come from.
     #[serde(default)]
     pub sources: Vec<SourceConfig>,
+    /// Agents with skills and capacity (`[[accounts.agent_profiles]]`:
+    /// name, languages, topics, capacity); they join `agents`.
+    #[serde(default)]
+    pub agent_profiles: Vec<smo_store::AgentSpec>,
+    /// Teams (`[[accounts.teams]]`: name, members).
+    #[serde(default)]
+    pub teams: Vec<smo_store::TeamSpec>,
+    /// Routing rules, SLA policy, reopen window and inactivity limit
+    /// (`[accounts.community]`); applied with `smo agents sync`.
+    #[serde(default)]
+    pub community: Option<smo_community::CommunitySettings>,
 }
 
 /// `[[accounts.tags]]`.
@@ -137,6 +151,8 @@ pub struct Settings {
     pub index_batch_wait: Duration,
     /// Classify batch size.
     pub classify_batch_posts: usize,
+    /// Trained models directory.
+    pub classify_models_dir: PathBuf,
     /// Accounts.
     pub accounts: Vec<AccountSettings>,
 }
@@ -148,14 +164,16 @@ pub struct AccountSettings {
     pub id: AccountId,
     /// Display name.
     pub name: String,
-    /// Agents in round-robin order.
-    pub agents: Vec<String>,
     /// Candidate languages.
     pub languages: Vec<String>,
     /// Topic tags.
     pub tags: Vec<RawTag>,
     /// Sources.
     pub sources: Vec<SourceConfig>,
+    /// Agents (plain names as generalists, then profiles) and teams.
+    pub roster: smo_store::Roster,
+    /// Community settings (routing, SLA, windows).
+    pub community: smo_community::CommunitySettings,
 }
 
 impl Settings {
@@ -242,6 +260,9 @@ impl Settings {
                         format!("source {} defined twice", source.name()),
                     ));
                 }
+                if let Err((field, reason)) = source.validate() {
+                    return Err(ConfigError::invalid(key(&format!("sources[{j}].{field}")), reason));
+                }
                 if let SourceConfig::File(file) = source
                     && !file.path.is_file()
                 {
@@ -251,10 +272,36 @@ impl Settings {
                     ));
                 }
             }
+            let mut roster_agents: Vec<smo_store::AgentSpec> =
+                account.agents.iter().map(smo_store::AgentSpec::named).collect();
+            for (j, profile) in account.agent_profiles.iter().enumerate() {
+                if profile.name.trim().is_empty() || !seen_agents.insert(&profile.name) {
+                    return Err(ConfigError::invalid(
+                        key(&format!("agent_profiles[{j}].name")),
+                        format!("agent {:?} is empty or listed twice", profile.name),
+                    ));
+                }
+                roster_agents.push(profile.clone());
+            }
+            let roster = smo_store::Roster { agents: roster_agents, teams: account.teams };
+            for (j, team) in roster.teams.iter().enumerate() {
+                if let Some(member) =
+                    team.members.iter().find(|m| !roster.agents.iter().any(|a| &a.name == *m))
+                {
+                    return Err(ConfigError::invalid(
+                        key(&format!("teams[{j}].members")),
+                        format!("{member} is not an agent of the account"),
+                    ));
+                }
+            }
+            let community = account.community.unwrap_or_default();
+            smo_community::AccountPolicy::compile(&community, &smo_community::SimpleConditions)
+                .map_err(|e| ConfigError::invalid(key("community"), e.to_string()))?;
             accounts.push(AccountSettings {
                 name: account.name.unwrap_or_else(|| id.to_string()),
                 id,
-                agents: account.agents,
+                roster,
+                community,
                 languages: account.languages,
                 tags: account.tags,
                 sources: account.sources,
@@ -269,6 +316,7 @@ impl Settings {
             index_batch_posts,
             index_batch_wait,
             classify_batch_posts,
+            classify_models_dir: raw.classify.models_dir.unwrap_or_else(|| PathBuf::from("config/models")),
             accounts,
         })
     }
@@ -321,6 +369,53 @@ mod tests {
     }
 
     #[test]
+    fn community_keys_build_the_roster_and_policy() {
+        let text = r#"
+[[accounts]]
+id = "a"
+agents = ["ann"]
+[[accounts.agent_profiles]]
+name = "bea"
+languages = ["es"]
+topics = ["billing"]
+capacity = 3
+[[accounts.teams]]
+name = "billing-es"
+members = ["bea"]
+[accounts.community]
+default_team = "billing-es"
+reopen_window_hours = 48
+inactivity_timeout_minutes = 10
+[[accounts.community.routing]]
+name = "es billing"
+when = "lang:es AND tag:billing"
+team = "billing-es"
+[accounts.community.sla]
+time_zone = "Europe/Madrid"
+holidays = ["2026-12-25"]
+[[accounts.community.sla.business_hours]]
+days = ["mon", "tue", "wed", "thu", "fri"]
+start = "09:00"
+end = "18:00"
+[[accounts.community.sla.targets]]
+priority = "high"
+first_response_minutes = 60
+next_response_minutes = 30
+[[accounts.community.sla.escalations]]
+name = "supervisors"
+actions = [{ action = "move_to_team", team = "billing-es" }, { action = "notify", destination = "https://hooks.example/sla" }]
+"#;
+        let settings = parse(text).expect("valid");
+        let account = &settings.accounts[0];
+        let names: Vec<&str> = account.roster.agents.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(names, ["ann", "bea"]);
+        assert_eq!(account.roster.agents[1].capacity, Some(3));
+        assert_eq!(account.roster.teams[0].members, ["bea"]);
+        assert_eq!(account.community.routing.len(), 1);
+        assert!(account.community.sla.is_some());
+    }
+
+    #[test]
     fn errors_name_the_key() {
         let cases = [
             ("[[accounts]]\nid = \"Bad.Id\"\n", "accounts[0].id"),
@@ -342,6 +437,18 @@ mod tests {
                 "accounts[0].tags[0].keywords",
             ),
             ("[index]\nbatch_max_posts = 0\n", "index.batch_max_posts"),
+            (
+                "[[accounts]]\nid = \"a\"\nagents = [\"x\"]\n[[accounts.agent_profiles]]\nname = \"x\"\n",
+                "accounts[0].agent_profiles[0].name",
+            ),
+            (
+                "[[accounts]]\nid = \"a\"\n[[accounts.teams]]\nname = \"t\"\nmembers = [\"zed\"]\n",
+                "accounts[0].teams[0].members",
+            ),
+            (
+                "[[accounts]]\nid = \"a\"\n[accounts.community.sla]\ntime_zone = \"Nowhere/Land\"\n",
+                "accounts[0].community",
+            ),
         ];
         for (text, key) in cases {
             let err = parse(text).expect_err(text);

@@ -40,6 +40,22 @@ enum Command {
     Report(commands::report::ReportArgs),
     /// Measure throughput and latency against the limits of the same run.
     Bench(commands::bench::BenchArgs),
+    /// Manage agents: sync the configured roster and settings, list, set presence.
+    Agents(commands::agents::AgentsArgs),
+    /// Serve the HTTP API (cases, agents, presence) until SIGTERM or Ctrl-C.
+    Serve(commands::serve::ServeArgs),
+    /// Manage API bearer tokens: create (secret shown once), list, revoke.
+    Tokens(commands::tokens::TokensArgs),
+    /// List an account's sources: last run, cursor, posts fetched, last error.
+    Sources(commands::sources::SourcesArgs),
+    /// Run one pass of every source (`--once`), publishing with confirms.
+    Ingest(commands::ingest::IngestArgs),
+    /// Import an NDJSON or CSV file into an account, resumably.
+    Backfill(commands::backfill::BackfillArgs),
+    /// Train a sentiment or complaint model from labelled CSVs.
+    Train(commands::train::TrainArgs),
+    /// Score the classifier on a labelled CSV (sentiment, complaint, language).
+    Eval(commands::eval::EvalArgs),
 }
 
 #[tokio::main]
@@ -56,6 +72,14 @@ async fn main() -> std::process::ExitCode {
         Command::Cases(args) => commands::cases::run(&cli.config, args).await,
         Command::Report(args) => commands::report::run(&cli.config, args).await,
         Command::Bench(args) => commands::bench::run(&cli.config, args).await,
+        Command::Agents(args) => commands::agents::run(&cli.config, args).await,
+        Command::Serve(args) => commands::serve::run(&cli.config, args).await,
+        Command::Tokens(args) => commands::tokens::run(&cli.config, args).await,
+        Command::Sources(args) => commands::sources::run(&cli.config, args).await,
+        Command::Ingest(args) => commands::ingest::run(&cli.config, args).await,
+        Command::Backfill(args) => commands::backfill::run(&cli.config, args).await,
+        Command::Train(args) => commands::train::run(args),
+        Command::Eval(args) => commands::eval::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

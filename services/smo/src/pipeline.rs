@@ -54,16 +54,24 @@ impl Pipeline {
             smo_bus::topology::declare_account(bus.as_ref(), &account.id)
                 .await
                 .with_context(|| format!("declaring queues of account {}", account.id))?;
+            // Agents (skills, capacity), teams and routing/SLA settings come
+            // from the config at every start, like `smo agents sync`.
+            let now = chrono::Utc::now();
             store
-                .sync_agents(&account.id, &account.agents)
+                .sync_roster(&account.id, &account.roster, now)
                 .await
                 .with_context(|| format!("syncing agents of {}", account.id))?;
+            CaseOpener::new(store.clone())
+                .save_settings(&account.id, &account.community, now)
+                .await
+                .with_context(|| format!("saving community settings of {}", account.id))?;
             let profile = profile_of(account)
                 .with_context(|| format!("config key `accounts[{i}]` (tags or languages)"))?;
             profiles.insert(account.id.clone(), Arc::new(profile));
         }
         let index_root = IndexRoot::new(&settings.index_dir);
-        Ok(Self { settings, bus, store, index_root, classifier: Arc::new(Classifier::new()), profiles })
+        let classifier = Arc::new(load_classifier(&settings.classify_models_dir)?);
+        Ok(Self { settings, bus, store, index_root, classifier, profiles })
     }
 
     /// Spawns one worker per (stage, account) for the consuming roles in
@@ -138,6 +146,28 @@ pub fn profile_of(account: &AccountSettings) -> anyhow::Result<AccountProfile> {
         account.tags.iter().map(|tag| TagRule::new(tag.name.clone(), tag.keywords.clone())).collect();
     let languages = if account.languages.is_empty() { None } else { Some(account.languages.clone()) };
     Ok(AccountProfile::new(&rules, languages)?)
+}
+
+/// The classifier with the trained models of `dir` (`classify.models_dir`).
+/// A missing directory or model file falls back to the built-in lexicons
+/// and rules with a warning, so a checkout without models still runs; a
+/// damaged or incompatible model file is an error.
+pub fn load_classifier(dir: &std::path::Path) -> anyhow::Result<Classifier> {
+    if !dir.is_dir() {
+        tracing::warn!(dir = %dir.display(), "models directory not found: sentiment and complaints use the built-in lexicons and rules");
+        return Ok(Classifier::new());
+    }
+    let classifier = Classifier::with_models(dir).with_context(|| {
+        format!("loading models from {} (config key `classify.models_dir`)", dir.display())
+    })?;
+    if classifier.sentiment_model().is_none() {
+        tracing::warn!(dir = %dir.display(), "no sentiment.smo: sentiment uses the built-in lexicon");
+    }
+    if classifier.complaint_model().is_none() {
+        tracing::warn!(dir = %dir.display(), "no complaint.smo: complaints use the built-in rules");
+    }
+    tracing::debug!(version = classifier.version(), "classifier loaded");
+    Ok(classifier)
 }
 
 /// A URL without its password, for messages.

@@ -33,6 +33,23 @@ pub enum StoreError {
     /// The caller passed something the store refuses to write.
     #[error("invalid input: {0}")]
     InvalidInput(String),
+    /// The account has no such case, agent or team.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The case's lifecycle does not allow this move.
+    #[error("case {case_id} cannot go from {from} to {to}")]
+    InvalidTransition {
+        /// The case.
+        case_id: i64,
+        /// Its status.
+        from: &'static str,
+        /// The status asked for.
+        to: &'static str,
+    },
+    /// The case changed since the caller read it, or is not in a state the
+    /// action needs; read it again and decide anew.
+    #[error("conflict: {0}")]
+    Conflict(String),
     /// A row holds a value this version cannot read back.
     #[error("unreadable stored data: {0}")]
     Corrupt(String),

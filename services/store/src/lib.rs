@@ -1,7 +1,12 @@
 //! SQL persistence for PostgreSQL and SQLite: pools, migrations and the typed
-//! queries every service uses. Cases (one per account and post), agents and
-//! their round-robin rotation, the case audit log and ingest checkpoints live
-//! here. Each database has its own typed code path behind the small
+//! queries every service uses. Cases (one per conversation: account, thread
+//! and customer; each post in at most one case) with their lifecycle, teams
+//! and agents with skills, capacity and presence, routing and the hold
+//! queue, SLA clocks and escalations, the case audit log, an outbox and
+//! ingest checkpoints live here. Decisions that must be atomic with the
+//! rows they change (who gets a case) are made here, in plain Rust shared by
+//! both backends; business-hour arithmetic and routing rules are community
+//! management's, which passes their results in. Each database has its own typed code path behind the small
 //! [`CaseStore`] trait (sqlx's `Any` driver lacks chrono and JSON types and
 //! writes placeholders PostgreSQL rejects), and one conformance suite runs
 //! against both, so the embedded and distributed modes behave alike. Every
@@ -11,18 +16,26 @@
 mod backend_sql;
 mod case_store;
 mod error;
+mod lifecycle;
 mod model;
 mod opening;
 mod options;
 mod postgres;
 mod records;
 mod roster;
+mod routing;
 mod sqlite;
 mod store;
 
 pub use case_store::CaseStore;
 pub use error::StoreError;
-pub use model::{CaseFilter, CaseRow, NewCase, OpenedCase, SourceCursor};
+pub use lifecycle::{can_transition, is_active};
+pub use model::{
+    AgentRow, AgentSpec, ApiRole, CaseAction, CaseCommand, CaseFilter, CaseMessage, CaseRow,
+    DEFAULT_REOPEN_WINDOW, Escalation, EscalationAction, NewCase, NewToken, NextCase, OpenOptions,
+    OpenedCase, OutboxMessage, Presence, PresenceChange, Requeued, Roster, Routed, SlaClock, SourceCursor,
+    TeamSpec, TokenRow,
+};
 pub use opening::SYSTEM_ACTOR;
 pub use options::{Backend, DEFAULT_POSTGRES_CONNECTIONS, DEFAULT_SQLITE_CONNECTIONS, StoreOptions};
 pub use postgres::PgStore;

@@ -3,9 +3,11 @@
 //! conversion (and its checks) is shared.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use smo_proto::{AccountId, CaseEvent, CaseEventKind, CaseStatus, Intent, PostId, SCHEMA_VERSION};
+use smo_proto::{
+    AccountId, CaseEvent, CaseEventKind, CasePriority, CaseStatus, Intent, PostId, SCHEMA_VERSION, SlaTarget,
+};
 
-use crate::{CaseRow, SourceCursor, StoreError};
+use crate::{AgentRow, CaseMessage, CaseRow, OutboxMessage, Presence, SourceCursor, StoreError};
 
 /// A `cases` row with its columns decoded as plain values.
 #[derive(Debug, sqlx::FromRow)]
@@ -16,6 +18,8 @@ pub(crate) struct CaseRecord {
     pub(crate) intent: String,
     pub(crate) status: String,
     pub(crate) priority: f32,
+    pub(crate) level: i64,
+    pub(crate) team: Option<String>,
     pub(crate) assigned_agent: Option<String>,
     pub(crate) author_handle: String,
     pub(crate) lang: String,
@@ -23,6 +27,31 @@ pub(crate) struct CaseRecord {
     pub(crate) text_excerpt: String,
     pub(crate) opened_at: DateTime<Utc>,
     pub(crate) updated_at: DateTime<Utc>,
+    pub(crate) last_message_at: Option<DateTime<Utc>>,
+    pub(crate) message_count: i64,
+    pub(crate) assigned_at: Option<DateTime<Utc>>,
+    pub(crate) agent_acted_at: Option<DateTime<Utc>>,
+    pub(crate) resolved_at: Option<DateTime<Utc>>,
+    pub(crate) closed_at: Option<DateTime<Utc>>,
+    pub(crate) first_response_at: Option<DateTime<Utc>>,
+    pub(crate) sla_target: Option<String>,
+    pub(crate) sla_due_at: Option<DateTime<Utc>>,
+    pub(crate) sla_paused_secs: Option<i64>,
+    pub(crate) sla_round: i64,
+    pub(crate) sla_breached_at: Option<DateTime<Utc>>,
+    pub(crate) version: i64,
+}
+
+/// The `cases` columns every case query selects, in [`CaseRecord`]'s names;
+/// `{tags}` is the backend's way to read the JSON column as text.
+pub(crate) fn case_columns(tags: &str) -> String {
+    format!(
+        "id, post_id, thread_id, intent, status, priority, level, team, assigned_agent,
+         author_handle, lang, {tags} AS tags, text_excerpt, opened_at, updated_at,
+         last_message_at, message_count, assigned_at, agent_acted_at, resolved_at, closed_at,
+         first_response_at, sla_target, sla_due_at, sla_paused_secs, sla_round, sla_breached_at,
+         version"
+    )
 }
 
 impl CaseRecord {
@@ -35,13 +64,34 @@ impl CaseRecord {
             intent: intent_from_sql(&self.intent)?,
             status: status_from_sql(&self.status)?,
             priority: self.priority,
+            level: CasePriority::from_rank(self.level),
+            team: self.team,
             assigned_agent: self.assigned_agent,
             author_handle: self.author_handle,
             lang: self.lang,
             tags: tags_from_json(&self.tags)?,
             text_excerpt: self.text_excerpt,
+            last_message_at: self.last_message_at.unwrap_or(self.opened_at),
             opened_at: self.opened_at,
             updated_at: self.updated_at,
+            message_count: count_from_sql(self.message_count),
+            assigned_at: self.assigned_at,
+            agent_acted_at: self.agent_acted_at,
+            resolved_at: self.resolved_at,
+            closed_at: self.closed_at,
+            first_response_at: self.first_response_at,
+            sla_target: match self.sla_target.as_deref() {
+                None => None,
+                Some(text) => Some(
+                    SlaTarget::parse(text)
+                        .ok_or_else(|| StoreError::Corrupt(format!("unknown SLA target {text:?}")))?,
+                ),
+            },
+            sla_due_at: self.sla_due_at,
+            sla_paused_secs: self.sla_paused_secs,
+            sla_round: self.sla_round,
+            sla_breached_at: self.sla_breached_at,
+            version: self.version,
         })
     }
 }
@@ -74,6 +124,139 @@ impl EventRecord {
             at: self.at,
         })
     }
+}
+
+/// A `case_messages` row.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct MessageRecord {
+    pub(crate) case_id: i64,
+    pub(crate) post_id: String,
+    pub(crate) author_handle: String,
+    pub(crate) intent: String,
+    pub(crate) text_excerpt: String,
+    pub(crate) at: DateTime<Utc>,
+    pub(crate) received_at: DateTime<Utc>,
+}
+
+impl MessageRecord {
+    pub(crate) fn into_message(self) -> Result<CaseMessage, StoreError> {
+        Ok(CaseMessage {
+            case_id: self.case_id,
+            post_id: PostId(self.post_id),
+            author_handle: self.author_handle,
+            intent: intent_from_sql(&self.intent)?,
+            text_excerpt: self.text_excerpt,
+            at: self.at,
+            received_at: self.received_at,
+        })
+    }
+}
+
+/// An `agents` row with its current load (cases held).
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct AgentRecord {
+    pub(crate) name: String,
+    pub(crate) active: bool,
+    pub(crate) position: i64,
+    pub(crate) capacity: Option<i64>,
+    pub(crate) languages: String,
+    pub(crate) topics: String,
+    pub(crate) presence: String,
+    pub(crate) last_assigned_seq: Option<i64>,
+    pub(crate) last_assigned_at: Option<DateTime<Utc>>,
+    pub(crate) open_cases: i64,
+}
+
+/// The `agents` columns agent queries select, in [`AgentRecord`]'s names,
+/// from table alias `a`; `{json}` turns a JSON column into text.
+pub(crate) fn agent_columns(json: fn(&str) -> String) -> String {
+    format!(
+        "a.name, a.active, a.position, a.capacity, {languages} AS languages, {topics} AS topics,
+         a.presence, a.last_assigned_seq, a.last_assigned_at,
+         (SELECT COUNT(*) FROM cases c
+          WHERE c.account_id = a.account_id AND c.assigned_agent = a.name
+            AND c.status IN ('assigned', 'waiting_on_customer')) AS open_cases",
+        languages = json("a.languages"),
+        topics = json("a.topics"),
+    )
+}
+
+impl AgentRecord {
+    pub(crate) fn into_agent_row(self, teams: Vec<String>) -> Result<AgentRow, StoreError> {
+        Ok(AgentRow {
+            name: self.name,
+            active: self.active,
+            languages: tags_from_json(&self.languages)?,
+            topics: tags_from_json(&self.topics)?,
+            capacity: self.capacity.map(|c| u32::try_from(c.max(0)).unwrap_or(u32::MAX)),
+            presence: presence_from_sql(&self.presence)?,
+            teams,
+            open_cases: count_from_sql(self.open_cases),
+            last_assigned_at: self.last_assigned_at,
+        })
+    }
+}
+
+/// An `outbox` row.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct OutboxRecord {
+    pub(crate) id: i64,
+    pub(crate) case_id: Option<i64>,
+    pub(crate) kind: String,
+    pub(crate) destination: String,
+    pub(crate) payload: String,
+    pub(crate) created_at: DateTime<Utc>,
+    pub(crate) attempts: i64,
+}
+
+impl OutboxRecord {
+    pub(crate) fn into_message(self) -> Result<OutboxMessage, StoreError> {
+        Ok(OutboxMessage {
+            payload: serde_json::from_str(&self.payload).map_err(|error| {
+                StoreError::Corrupt(format!("outbox payload {} is not JSON: {error}", self.id))
+            })?,
+            id: self.id,
+            case_id: self.case_id,
+            kind: self.kind,
+            destination: self.destination,
+            created_at: self.created_at,
+            attempts: count_from_sql(self.attempts),
+        })
+    }
+}
+
+/// An `api_tokens` row.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct TokenRecord {
+    pub(crate) id: i64,
+    pub(crate) account_id: Option<String>,
+    pub(crate) role: String,
+    pub(crate) agent: Option<String>,
+    pub(crate) name: String,
+    pub(crate) created_at: DateTime<Utc>,
+    pub(crate) revoked_at: Option<DateTime<Utc>>,
+}
+
+impl TokenRecord {
+    pub(crate) fn into_token(self) -> Result<crate::TokenRow, StoreError> {
+        Ok(crate::TokenRow {
+            id: self.id,
+            account: self
+                .account_id
+                .map(|a| AccountId::new(a).map_err(|e| StoreError::Corrupt(format!("token account: {e}"))))
+                .transpose()?,
+            role: crate::ApiRole::parse(&self.role)
+                .ok_or_else(|| StoreError::Corrupt(format!("unknown token role {:?}", self.role)))?,
+            agent: self.agent,
+            name: self.name,
+            created_at: self.created_at,
+            revoked_at: self.revoked_at,
+        })
+    }
+}
+
+pub(crate) fn presence_from_sql(value: &str) -> Result<Presence, StoreError> {
+    Presence::parse(value).ok_or_else(|| StoreError::Corrupt(format!("unknown presence {value:?}")))
 }
 
 /// A `source_cursors` row.
@@ -121,6 +304,14 @@ impl PendingEvent {
             CaseEventKind::Opened { .. } => "opened",
             CaseEventKind::Assigned { .. } => "assigned",
             CaseEventKind::StatusChanged { .. } => "status_changed",
+            CaseEventKind::MessageAdded { .. } => "message_added",
+            CaseEventKind::Reopened { .. } => "reopened",
+            CaseEventKind::Unassigned { .. } => "unassigned",
+            CaseEventKind::TeamChanged { .. } => "team_changed",
+            CaseEventKind::PriorityChanged { .. } => "priority_changed",
+            CaseEventKind::Responded { .. } => "responded",
+            CaseEventKind::SlaBreached { .. } => "sla_breached",
+            CaseEventKind::Escalated { .. } => "escalated",
         };
         let payload = serde_json::to_string(event)
             .map_err(|error| StoreError::InvalidInput(format!("unencodable case event: {error}")))?;

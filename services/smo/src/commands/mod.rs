@@ -1,11 +1,19 @@
 //! One module per subcommand.
 
+pub mod agents;
+pub mod backfill;
 pub mod bench;
 pub mod cases;
 pub mod demo;
+pub mod eval;
+pub mod ingest;
 pub mod report;
 pub mod run;
 pub mod search;
+pub mod serve;
+pub mod sources;
+pub mod tokens;
+pub mod train;
 
 use std::path::Path;
 
@@ -19,7 +27,13 @@ pub fn load_settings(path: &Path) -> anyhow::Result<Settings> {
 }
 
 /// Prints `value` as pretty JSON on stdout.
+/// A reader that stops early (`smo sources --json | head`) is not an error.
 pub fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value).context("serializing output")?);
-    Ok(())
+    use std::io::Write as _;
+    let mut text = serde_json::to_string_pretty(value).context("serializing output")?;
+    text.push('\n');
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => Err(error).context("writing output"),
+        _ => Ok(()),
+    }
 }

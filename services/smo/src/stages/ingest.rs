@@ -1,17 +1,24 @@
 //! Ingest role: runs each configured source of an account through the
-//! [`smo_ingest::Ingestor`], with cursors checkpointed in the SQL store.
-//! File sources run once to the end (resuming from their cursor); HTTP
-//! sources are polled on their interval until shutdown.
+//! [`smo_ingest::Ingestor`], with cursors and health (last error, posts
+//! fetched, last run) checkpointed in the SQL store. File sources run once to
+//! the end (resuming from their cursor); polled sources (HTTP JSON,
+//! Mastodon, Reddit, Hacker News, Bluesky, feeds, YouTube) run on their own
+//! interval until shutdown, a failing one marked unhealthy while the others
+//! go on; webhooks are served on their listen address, shared by every
+//! account of the process that names it.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
 use smo_bus::SharedBus;
-use smo_ingest::{Checkpoints, IngestError, IngestStats, Ingestor, SourceConfig};
+use smo_ingest::http::HttpClient;
+use smo_ingest::webhook::{WebhookRegistry, serve_registry};
+use smo_ingest::{Checkpoints, IngestError, IngestStats, Ingestor, SourceConfig, WebhookEndpoint, scheduler};
 use smo_proto::AccountId;
-use smo_runtime::backoff::Backoff;
 use smo_store::Store;
-use tokio::sync::watch;
+use tokio::sync::{Mutex, watch};
 
 /// The SQL store as the ingest checkpoint store.
 pub struct StoreCheckpoints(pub Store);
@@ -45,6 +52,20 @@ impl Checkpoints for StoreCheckpoints {
     }
 }
 
+/// The ingestor of `account` checkpointing in `store`.
+pub fn ingestor(account: &AccountId, bus: SharedBus, store: Store) -> Ingestor {
+    Ingestor::new(account.clone(), bus, Arc::new(StoreCheckpoints(store)))
+}
+
+/// One pass of one source of any polled or file kind (until drained).
+pub async fn poll_config(
+    ingestor: &Ingestor,
+    config: &SourceConfig,
+    stop: &(dyn Fn() -> bool + Sync),
+) -> Result<IngestStats, IngestError> {
+    scheduler::poll_once(ingestor, config, HttpClient::shared()?, stop).await
+}
+
 /// Runs every file source of `account` once to its end; returns the totals.
 pub async fn run_file_sources(
     account: &AccountId,
@@ -53,7 +74,7 @@ pub async fn run_file_sources(
     store: Store,
     shutdown: watch::Receiver<bool>,
 ) -> Result<IngestStats, IngestError> {
-    let ingestor = Ingestor::new(account.clone(), bus, Arc::new(StoreCheckpoints(store)));
+    let ingestor = ingestor(account, bus, store);
     let mut total = IngestStats::default();
     for config in sources.iter().filter(|s| matches!(s, SourceConfig::File(_))) {
         let mut source = config.build(account)?;
@@ -66,8 +87,9 @@ pub async fn run_file_sources(
     Ok(total)
 }
 
-/// Polls every HTTP source of `account` on its interval until shutdown; a
-/// failing source is logged and retried with backoff while the others go on.
+/// Polls every polled source of `account` on its interval and serves its
+/// webhooks until shutdown; a failing source is recorded on its health and
+/// retried with backoff while the others go on.
 pub async fn poll_http_sources(
     account: AccountId,
     sources: Vec<SourceConfig>,
@@ -75,44 +97,145 @@ pub async fn poll_http_sources(
     store: Store,
     shutdown: watch::Receiver<bool>,
 ) {
-    let ingestor = Arc::new(Ingestor::new(account.clone(), bus, Arc::new(StoreCheckpoints(store))));
+    let ingestor = Arc::new(ingestor(&account, bus, store));
+    let http = match HttpClient::shared() {
+        Ok(http) => http,
+        Err(error) => {
+            tracing::error!(%account, %error, "no HTTP client; polled sources not started");
+            return;
+        }
+    };
+    for config in sources.iter().filter(|s| matches!(s, SourceConfig::Webhook(_))) {
+        if let Err(error) = serve_webhook(&ingestor, config, &shutdown).await {
+            let error = ingestor.record_failure(&config.source_name(), error).await;
+            tracing::error!(%account, source = %config.source_name(), %error, "webhook not served");
+        }
+    }
     let mut tasks = tokio::task::JoinSet::new();
-    for config in sources.into_iter().filter(|s| matches!(s, SourceConfig::HttpJson(_))) {
-        let ingestor = Arc::clone(&ingestor);
-        let account = account.clone();
-        let mut shutdown = shutdown.clone();
-        tasks.spawn(async move {
-            let interval = match &config {
-                SourceConfig::HttpJson(http) => std::time::Duration::from_secs(http.interval_secs.max(1)),
-                SourceConfig::File(_) => return,
-            };
-            let mut backoff = Backoff::new(interval, interval * 16);
-            loop {
-                let wait = match config.build(&account) {
-                    Ok(mut source) => {
-                        let stop = || *shutdown.borrow();
-                        match ingestor.run_until_exhausted(source.as_mut(), &stop).await {
-                            Ok(_) => {
-                                backoff.reset();
-                                interval
-                            }
-                            Err(error) => {
-                                tracing::warn!(%account, source = config.name(), %error, "source poll failed");
-                                interval + backoff.next_delay()
-                            }
-                        }
-                    }
-                    Err(error) => {
-                        tracing::error!(%account, source = config.name(), %error, "source cannot be built");
-                        return;
-                    }
-                };
-                tokio::select! {
-                    _ = tokio::time::sleep(wait) => {}
-                    _ = smo_runtime::shutdown::fired(&mut shutdown) => return,
-                }
-            }
-        });
+    for config in sources.into_iter().filter(|s| s.interval().is_some()) {
+        tasks.spawn(scheduler::poll_forever(
+            Arc::clone(&ingestor),
+            config,
+            Arc::clone(&http),
+            shutdown.clone(),
+        ));
     }
     while tasks.join_next().await.is_some() {}
+}
+
+/// Listeners of this process by address, each serving a registry that any
+/// account can add its webhooks to.
+fn listeners() -> &'static Mutex<HashMap<SocketAddr, WebhookRegistry>> {
+    static LISTENERS: OnceLock<Mutex<HashMap<SocketAddr, WebhookRegistry>>> = OnceLock::new();
+    LISTENERS.get_or_init(Default::default)
+}
+
+/// Adds the webhook of `config` to the listener of its address, binding the
+/// address on first use.
+async fn serve_webhook(
+    ingestor: &Arc<Ingestor>,
+    config: &SourceConfig,
+    shutdown: &watch::Receiver<bool>,
+) -> Result<(), IngestError> {
+    let SourceConfig::Webhook(webhook) = config else { return Ok(()) };
+    let invalid = |key: &str, reason: String| IngestError::Config {
+        source_name: config.source_name(),
+        key: key.to_owned(),
+        reason,
+    };
+    let endpoint = Arc::new(WebhookEndpoint::new(ingestor.account().clone(), webhook, Arc::clone(ingestor))?);
+    let addr = webhook.listen_addr().map_err(|reason| invalid("listen", reason))?;
+    let mut listeners = listeners().lock().await;
+    let registry = match listeners.get(&addr) {
+        Some(registry) => registry.clone(),
+        None => {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| invalid("listen", format!("cannot listen on {addr}: {e}")))?;
+            let registry = WebhookRegistry::default();
+            let serving = registry.clone();
+            let stop = shutdown.clone();
+            tokio::spawn(async move {
+                if let Err(error) = serve_registry(listener, serving, stop).await {
+                    tracing::error!(%addr, %error, "webhook listener failed");
+                }
+            });
+            tracing::info!(%addr, "serving webhooks");
+            listeners.insert(addr, registry.clone());
+            registry
+        }
+    };
+    let path = endpoint.path().to_owned();
+    if !registry.insert(endpoint) {
+        return Err(invalid("path", format!("{path} is already served on {addr}")));
+    }
+    tracing::info!(account = %ingestor.account(), %addr, %path, "webhook ready");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{ENV_OVERRIDES, RawConfig, Settings};
+
+    fn parse(text: &str) -> Result<Settings, smo_runtime::ConfigError> {
+        let raw: RawConfig = smo_runtime::parse_config(text, "t", ENV_OVERRIDES, Vec::new())?;
+        Settings::validate(raw)
+    }
+
+    const ACCOUNT: &str = "[[accounts]]\nid = \"a\"\n[[accounts.sources]]\n";
+
+    #[test]
+    fn every_source_kind_parses_with_its_defaults() {
+        let text = format!(
+            "{ACCOUNT}kind = \"mastodon\"\nname = \"tag\"\ninstance = \"https://mastodon.social\"\nhashtag = \"skyways\"\n\
+             [[accounts.sources]]\nkind = \"reddit\"\nname = \"sub\"\nsubreddit = \"skyways\"\n\
+             [[accounts.sources]]\nkind = \"hackernews\"\nname = \"hn\"\nquery = \"skyways\"\n\
+             [[accounts.sources]]\nkind = \"bluesky\"\nname = \"bsky\"\nsearch = \"skyways\"\n\
+             [[accounts.sources]]\nkind = \"rss\"\nname = \"forum\"\nurl = \"https://forum.example/latest.rss\"\n\
+             [[accounts.sources]]\nkind = \"youtube\"\nname = \"yt\"\nchannel_id = \"UC123\"\nkey_env = \"SMO_YT_KEY\"\n\
+             [[accounts.sources]]\nkind = \"webhook\"\nname = \"zap\"\nlisten = \"127.0.0.1:8088\"\nsecret_env = \"SMO_WEBHOOK_SECRET\"\n"
+        );
+        let settings = parse(&text).expect("valid");
+        let names: Vec<String> = settings.accounts[0].sources.iter().map(|s| s.source_name()).collect();
+        assert_eq!(
+            names,
+            [
+                "mastodon:tag",
+                "reddit:sub",
+                "hackernews:hn",
+                "bluesky:bsky",
+                "feed:forum",
+                "youtube:yt",
+                "webhook:zap"
+            ]
+        );
+        let intervals: Vec<Option<u64>> =
+            settings.accounts[0].sources.iter().map(|s| s.interval().map(|i| i.as_secs())).collect();
+        assert_eq!(intervals, [Some(120), Some(300), Some(300), Some(120), Some(600), Some(600), None]);
+    }
+
+    #[test]
+    fn source_errors_name_the_key() {
+        let cases = [
+            (
+                "kind = \"mastodon\"\nname = \"m\"\ninstance = \"mastodon.social\"\nhashtag = \"x\"\n",
+                "sources[0].instance",
+            ),
+            ("kind = \"mastodon\"\nname = \"m\"\ninstance = \"https://m.example\"\n", "sources[0].hashtag"),
+            ("kind = \"reddit\"\nname = \"r\"\nsubreddit = \"x\"\nlimit = 500\n", "sources[0].limit"),
+            ("kind = \"youtube\"\nname = \"y\"\nchannel_id = \"UC1\"\n", "sources[0].key_env"),
+            (
+                "kind = \"webhook\"\nname = \"w\"\nlisten = \"nowhere\"\nsecret_env = \"S\"\n",
+                "sources[0].listen",
+            ),
+            ("kind = \"bluesky\"\nname = \"b\"\nsearch = \"x\"\nauthor = \"y\"\n", "sources[0].search"),
+            ("kind = \"hackernews\"\nname = \"h\"\nquery = \"x\"\nqeury = \"typo\"\n", "sources[0]"),
+            ("kind = \"gopher\"\nname = \"g\"\n", "sources[0]"),
+        ];
+        for (source, key) in cases {
+            let text = format!("{ACCOUNT}{source}");
+            let err = parse(&text).expect_err(source);
+            assert!(err.to_string().contains(&format!("accounts[0].{key}")), "{source:?}: {err}");
+        }
+    }
 }

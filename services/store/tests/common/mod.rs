@@ -1,8 +1,36 @@
 //! Test harness: a fresh, migrated store on SQLite (a temp file) or on
 //! PostgreSQL (a fresh schema, dropped when the harness is dropped).
 
+#![allow(dead_code)]
+
 use smo_store::{Store, StoreOptions};
 use sqlx::Connection;
+
+/// Runs each named `async fn(&TestStore)` of the test crate once on SQLite
+/// and once on PostgreSQL, as `sqlite::name` and `postgres::name`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    let db = $crate::TestStore::sqlite().await;
+                    $crate::$test(&db).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    let db = $crate::TestStore::postgres().await;
+                    $crate::$test(&db).await;
+                }
+            )*
+        }
+    };
+}
 
 /// Where the PostgreSQL tests connect unless `SMO_TEST_DATABASE_URL` says otherwise.
 const DEFAULT_TEST_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
@@ -45,11 +73,23 @@ impl TestStore {
     /// A second handle on the same database with its own pool, as another
     /// process would have.
     pub async fn reconnect(&self) -> Store {
+        self.reconnect_with(2).await
+    }
+
+    /// [`TestStore::reconnect`] with a pool of `connections`.
+    pub async fn reconnect_with(&self, connections: u32) -> Store {
         let options = match &self.place {
-            Place::Sqlite { url, .. } => StoreOptions::new(url).max_connections(2),
-            Place::Postgres { url, schema } => StoreOptions::new(url).schema(schema).max_connections(2),
+            Place::Sqlite { url, .. } => StoreOptions::new(url).max_connections(connections),
+            Place::Postgres { url, schema } => {
+                StoreOptions::new(url).schema(schema).max_connections(connections)
+            }
         };
         Store::connect(options).await.expect("reconnect")
+    }
+
+    /// Whether this is the PostgreSQL run.
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.place, Place::Postgres { .. })
     }
 }
 

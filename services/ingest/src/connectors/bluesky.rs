@@ -1,0 +1,340 @@
+//! Bluesky through the AppView's XRPC: `app.bsky.feed.searchPosts`
+//! (`sort=latest`) or an author's feed (`app.bsky.feed.getAuthorFeed`), both
+//! newest first and paged by an opaque `cursor`. Reposts and pinned posts in
+//! author feeds are skipped (they are someone else's, or old). Posts are
+//! keyed by `indexedAt`, which the AppView sets, rather than the client's
+//! `createdAt`.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use reqwest::Url;
+use serde::Deserialize;
+use smo_proto::AccountId;
+
+use super::{
+    Conditional, Keyed, NewPost, ScanCursor, ScanLimits, check_positive, check_rate, check_url, item, millis,
+    parse_time, push_post, rate_of, read_cursor, rejected, write_cursor,
+};
+use crate::credentials::Secret;
+use crate::http::{HttpClient, HttpRequest, join_url};
+use crate::{IngestError, Source, SourceBatch};
+
+/// Configuration of a Bluesky source: `search` or `author`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlueskyConfig {
+    /// Name of the source within its account; checkpoints use `bluesky:{name}`.
+    pub name: String,
+    /// Search query (Lucene-like syntax of searchPosts).
+    #[serde(default)]
+    pub search: Option<String>,
+    /// Handle or DID whose posts are followed.
+    #[serde(default)]
+    pub author: Option<String>,
+    /// Language filter for search (ISO 639-1).
+    #[serde(default)]
+    pub lang: Option<String>,
+    /// AppView base URL.
+    #[serde(default = "default_base_url")]
+    pub base_url: String,
+    /// Access token inline (prefer `token_env`).
+    #[serde(default)]
+    pub token: Option<String>,
+    /// Environment variable holding an access token.
+    #[serde(default)]
+    pub token_env: Option<String>,
+    /// Posts per page (at most 100).
+    #[serde(default = "default_limit")]
+    pub limit: u32,
+    /// Pages a new source reads back.
+    #[serde(default = "default_initial_pages")]
+    pub initial_pages: u32,
+    /// Pages a poll reads back at most to catch up.
+    #[serde(default = "default_max_pages")]
+    pub max_pages: u32,
+    /// Seconds between polls.
+    #[serde(default = "default_interval")]
+    pub interval_secs: u64,
+    /// Requests per minute to the host.
+    #[serde(default)]
+    pub requests_per_minute: Option<f64>,
+}
+
+fn default_base_url() -> String {
+    "https://public.api.bsky.app".into()
+}
+fn default_limit() -> u32 {
+    100
+}
+fn default_initial_pages() -> u32 {
+    1
+}
+fn default_max_pages() -> u32 {
+    10
+}
+fn default_interval() -> u64 {
+    120
+}
+
+impl BlueskyConfig {
+    /// Checks the config; errors name the key.
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        check_url("base_url", &self.base_url)?;
+        let set = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.trim().is_empty());
+        match (set(&self.search), set(&self.author)) {
+            (true, false) | (false, true) => {}
+            _ => return Err(("search".into(), "set exactly one of search or author".into())),
+        }
+        if !(1..=100).contains(&self.limit) {
+            return Err(("limit".into(), "must be between 1 and 100".into()));
+        }
+        check_positive("initial_pages", self.initial_pages.into())?;
+        check_positive("max_pages", self.max_pages.into())?;
+        check_positive("interval_secs", self.interval_secs)?;
+        check_rate(self.requests_per_minute)
+    }
+}
+
+/// A Bluesky source of one account.
+#[derive(Debug)]
+pub struct BlueskySource {
+    name: String,
+    account: AccountId,
+    config: BlueskyConfig,
+    token: Option<Secret>,
+    http: Arc<HttpClient>,
+}
+
+impl BlueskySource {
+    /// The source for `account`, using `http`.
+    pub fn new(
+        account: AccountId,
+        config: BlueskyConfig,
+        http: Arc<HttpClient>,
+    ) -> Result<Self, IngestError> {
+        let name = format!("bluesky:{}", config.name);
+        config.validate().map_err(|(key, reason)| IngestError::Config {
+            source_name: name.clone(),
+            key,
+            reason,
+        })?;
+        let token =
+            Secret::resolve(&name, config.token.as_deref(), "token_env", config.token_env.as_deref())?;
+        Ok(Self { name, account, config, token, http })
+    }
+
+    fn page_url(&self, page: Option<&str>) -> Result<Url, IngestError> {
+        let search = self.config.search.as_deref().map(str::trim).filter(|s| !s.is_empty());
+        let method =
+            if search.is_some() { "app.bsky.feed.searchPosts" } else { "app.bsky.feed.getAuthorFeed" };
+        let mut url = join_url(&self.name, "base_url", &self.config.base_url, &format!("/xrpc/{method}"))?;
+        {
+            let mut query = url.query_pairs_mut();
+            match search {
+                Some(q) => {
+                    query.append_pair("q", q).append_pair("sort", "latest");
+                    if let Some(lang) = self.config.lang.as_deref().filter(|l| !l.trim().is_empty()) {
+                        query.append_pair("lang", lang.trim());
+                    }
+                }
+                None => {
+                    let actor =
+                        self.config.author.as_deref().unwrap_or_default().trim().trim_start_matches('@');
+                    query.append_pair("actor", actor).append_pair("filter", "posts_with_replies");
+                }
+            }
+            query.append_pair("limit", &self.config.limit.to_string());
+            if let Some(page) = page {
+                query.append_pair("cursor", page);
+            }
+        }
+        Ok(url)
+    }
+}
+
+/// `searchPosts` output.
+#[derive(Debug, Deserialize)]
+struct SearchOutput {
+    #[serde(default)]
+    cursor: Option<String>,
+    posts: Vec<serde_json::Value>,
+}
+
+/// `getAuthorFeed` output.
+#[derive(Debug, Deserialize)]
+struct FeedOutput {
+    #[serde(default)]
+    cursor: Option<String>,
+    feed: Vec<serde_json::Value>,
+}
+
+/// A `FeedViewPost`: the post, and why it is in the feed (repost, pin).
+#[derive(Debug, Deserialize)]
+struct FeedViewPost {
+    post: serde_json::Value,
+    #[serde(default)]
+    reason: Option<serde_json::Value>,
+}
+
+/// The parts of an `app.bsky.feed.defs#postView` used here.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PostView {
+    uri: String,
+    author: ProfileView,
+    record: PostRecord,
+    #[serde(default)]
+    indexed_at: Option<String>,
+    #[serde(default)]
+    reply_count: Option<u64>,
+    #[serde(default)]
+    repost_count: Option<u64>,
+    #[serde(default)]
+    quote_count: Option<u64>,
+    #[serde(default)]
+    like_count: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ProfileView {
+    did: String,
+    handle: String,
+    #[serde(default)]
+    display_name: Option<String>,
+}
+
+/// The `app.bsky.feed.post` record.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PostRecord {
+    #[serde(default)]
+    text: String,
+    created_at: String,
+    #[serde(default)]
+    reply: Option<ReplyRef>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ReplyRef {
+    root: StrongRef,
+    parent: StrongRef,
+}
+
+#[derive(Debug, Deserialize)]
+struct StrongRef {
+    uri: String,
+}
+
+impl PostView {
+    fn into_new_post(self) -> NewPost {
+        let rkey = self.uri.rsplit('/').next().unwrap_or_default().to_owned();
+        NewPost {
+            url: Some(format!("https://bsky.app/profile/{}/post/{rkey}", self.author.handle)),
+            created_at: parse_time(&self.record.created_at)
+                .or_else(|| self.indexed_at.as_deref().and_then(parse_time)),
+            in_reply_to: self.record.reply.as_ref().map(|r| r.parent.uri.clone()),
+            thread_id: self.record.reply.map(|r| r.root.uri),
+            native_id: self.uri,
+            text: self.record.text,
+            author_id: self.author.did,
+            author_handle: self.author.handle,
+            author_name: self.author.display_name,
+            likes: self.like_count.unwrap_or(0),
+            reposts: self.repost_count.unwrap_or(0) + self.quote_count.unwrap_or(0),
+            replies: self.reply_count.unwrap_or(0),
+            ..NewPost::default()
+        }
+    }
+
+    /// The scan key: when the AppView indexed it, else the record's time.
+    fn key(&self) -> Option<i64> {
+        self.indexed_at
+            .as_deref()
+            .and_then(parse_time)
+            .or_else(|| parse_time(&self.record.created_at))
+            .map(millis)
+    }
+}
+
+#[async_trait]
+impl Source for BlueskySource {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn poll(&mut self, cursor: Option<&str>) -> Result<SourceBatch, IngestError> {
+        let state: ScanCursor = read_cursor(&self.name, cursor)?;
+        let url = self.page_url(state.page())?;
+        let request = HttpRequest::get(url.clone())
+            .header("accept", "application/json")
+            .bearer(self.token.as_ref())
+            .rate(rate_of(self.config.requests_per_minute))
+            .validators(state.validators_for(&url));
+        let response = self.http.get(&self.name, &request).await?;
+        if response.not_modified() {
+            return Ok(SourceBatch {
+                next_cursor: cursor.map(str::to_owned),
+                exhausted: true,
+                ..Default::default()
+            });
+        }
+        let mut batch = SourceBatch::default();
+        let (views, next_page): (Vec<(String, serde_json::Value)>, Option<String>) =
+            if self.config.search.is_some() {
+                let output: SearchOutput = response.json(&self.name)?;
+                let views = output
+                    .posts
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, post)| (format!("{} post {i}", response.url), post))
+                    .collect();
+                (views, output.cursor)
+            } else {
+                let output: FeedOutput = response.json(&self.name)?;
+                let mut views = Vec::new();
+                for (i, raw) in output.feed.iter().enumerate() {
+                    let location = format!("{} feed item {i}", response.url);
+                    match item::<FeedViewPost>(raw) {
+                        Ok(entry) if entry.reason.is_some() => {} // repost or pin
+                        Ok(entry) => views.push((location, entry.post)),
+                        Err(reason) => batch.rejected.push(rejected(location, raw, reason)),
+                    }
+                }
+                (views, output.cursor)
+            };
+        let mut keyed = Vec::new();
+        for (location, raw) in &views {
+            match item::<PostView>(raw) {
+                Ok(view) => match view.key() {
+                    Some(at) => keyed.push(Keyed { at, id: view.uri.clone(), item: (location, raw, view) }),
+                    None => batch.rejected.push(rejected(
+                        location.clone(),
+                        raw,
+                        "unreadable indexedAt and createdAt",
+                    )),
+                },
+                Err(reason) => batch.rejected.push(rejected(location.clone(), raw, reason)),
+            }
+        }
+        // An empty page may still carry a cursor; stop there.
+        let next_page = next_page.filter(|c| !c.is_empty() && !views.is_empty());
+        let limits =
+            ScanLimits { initial_pages: self.config.initial_pages, max_pages: self.config.max_pages };
+        let conditional =
+            if state.page().is_none() { Conditional::of(&url, &response.validators) } else { None };
+        let (kept, next, exhausted) = state.advance(&self.name, keyed, next_page, conditional, limits);
+        for (location, raw, view) in kept {
+            push_post(
+                &mut batch,
+                view.into_new_post().build(&self.account, "bluesky"),
+                location.clone(),
+                raw,
+            );
+        }
+        batch.next_cursor = Some(write_cursor(&next));
+        batch.exhausted = exhausted;
+        Ok(batch)
+    }
+}

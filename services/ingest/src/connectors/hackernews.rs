@@ -1,0 +1,249 @@
+//! Hacker News through the Algolia search API by date
+//! (`/api/v1/search_by_date`): stories and comments matching a query, newest
+//! first, paged by `page` up to `nbPages`. Once a scan has completed, later
+//! ones ask only for `numericFilters=created_at_i>=mark`, so a poll costs one
+//! request when nothing is new. Comment text is HTML and becomes plain text.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::DateTime;
+use reqwest::Url;
+use serde::Deserialize;
+use smo_proto::AccountId;
+
+use super::{
+    Conditional, Keyed, Lenient, NewPost, ScanCursor, ScanLimits, check_positive, check_rate, check_url,
+    item, push_post, rate_of, read_cursor, rejected, write_cursor,
+};
+use crate::html_text::html_to_text;
+use crate::http::{HttpClient, HttpRequest, join_url};
+use crate::{IngestError, Source, SourceBatch};
+
+/// Configuration of a Hacker News source.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HackerNewsConfig {
+    /// Name of the source within its account; checkpoints use `hackernews:{name}`.
+    pub name: String,
+    /// Words to search for (empty: everything).
+    #[serde(default)]
+    pub query: String,
+    /// Algolia tag filter: `story`, `comment`, or `(story,comment)`.
+    #[serde(default = "default_tags")]
+    pub tags: String,
+    /// API base URL.
+    #[serde(default = "default_base_url")]
+    pub base_url: String,
+    /// Hits per page (at most 1000).
+    #[serde(default = "default_hits")]
+    pub hits_per_page: u32,
+    /// Pages a new source reads back.
+    #[serde(default = "default_initial_pages")]
+    pub initial_pages: u32,
+    /// Pages a poll reads back at most to catch up.
+    #[serde(default = "default_max_pages")]
+    pub max_pages: u32,
+    /// Seconds between polls.
+    #[serde(default = "default_interval")]
+    pub interval_secs: u64,
+    /// Requests per minute to the host.
+    #[serde(default)]
+    pub requests_per_minute: Option<f64>,
+}
+
+fn default_tags() -> String {
+    "(story,comment)".into()
+}
+fn default_base_url() -> String {
+    "https://hn.algolia.com".into()
+}
+fn default_hits() -> u32 {
+    100
+}
+fn default_initial_pages() -> u32 {
+    1
+}
+fn default_max_pages() -> u32 {
+    10
+}
+fn default_interval() -> u64 {
+    300
+}
+
+impl HackerNewsConfig {
+    /// Checks the config; errors name the key.
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        check_url("base_url", &self.base_url)?;
+        if self.tags.trim().is_empty() {
+            return Err(("tags".into(), "empty tag filter".into()));
+        }
+        if !(1..=1000).contains(&self.hits_per_page) {
+            return Err(("hits_per_page".into(), "must be between 1 and 1000".into()));
+        }
+        check_positive("initial_pages", self.initial_pages.into())?;
+        check_positive("max_pages", self.max_pages.into())?;
+        check_positive("interval_secs", self.interval_secs)?;
+        check_rate(self.requests_per_minute)
+    }
+}
+
+/// A Hacker News source of one account.
+#[derive(Debug)]
+pub struct HackerNewsSource {
+    name: String,
+    account: AccountId,
+    config: HackerNewsConfig,
+    http: Arc<HttpClient>,
+}
+
+impl HackerNewsSource {
+    /// The source for `account`, using `http`.
+    pub fn new(
+        account: AccountId,
+        config: HackerNewsConfig,
+        http: Arc<HttpClient>,
+    ) -> Result<Self, IngestError> {
+        let name = format!("hackernews:{}", config.name);
+        config.validate().map_err(|(key, reason)| IngestError::Config {
+            source_name: name.clone(),
+            key,
+            reason,
+        })?;
+        Ok(Self { name, account, config, http })
+    }
+
+    fn page_url(&self, state: &ScanCursor) -> Result<Url, IngestError> {
+        let mut url = join_url(&self.name, "base_url", &self.config.base_url, "/api/v1/search_by_date")?;
+        {
+            let mut query = url.query_pairs_mut();
+            query
+                .append_pair("query", self.config.query.trim())
+                .append_pair("tags", self.config.tags.trim())
+                .append_pair("hitsPerPage", &self.config.hits_per_page.to_string());
+            if let Some(mark) = &state.mark {
+                query.append_pair("numericFilters", &format!("created_at_i>={}", mark.at.div_euclid(1000)));
+            }
+            if let Some(page) = state.page() {
+                query.append_pair("page", page);
+            }
+        }
+        Ok(url)
+    }
+}
+
+/// The search response.
+#[derive(Debug, Deserialize)]
+struct SearchResponse {
+    hits: Vec<serde_json::Value>,
+    #[serde(default)]
+    page: u32,
+    #[serde(default, rename = "nbPages")]
+    nb_pages: u32,
+}
+
+/// The parts of a hit used here (stories and comments share one shape).
+#[derive(Debug, Deserialize)]
+struct Hit {
+    #[serde(rename = "objectID")]
+    object_id: String,
+    #[serde(default)]
+    author: Option<String>,
+    created_at_i: i64,
+    #[serde(default, rename = "_tags")]
+    tags: Vec<String>,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    url: Option<String>,
+    #[serde(default)]
+    story_text: Option<String>,
+    #[serde(default)]
+    comment_text: Option<String>,
+    #[serde(default)]
+    story_id: Option<Lenient>,
+    #[serde(default)]
+    parent_id: Option<Lenient>,
+    #[serde(default)]
+    points: Option<Lenient>,
+    #[serde(default)]
+    num_comments: Option<Lenient>,
+}
+
+impl Hit {
+    fn into_new_post(self) -> NewPost {
+        let is_comment = self.tags.iter().any(|t| t == "comment") || self.comment_text.is_some();
+        let text = if is_comment {
+            html_to_text(self.comment_text.as_deref().unwrap_or_default())
+        } else {
+            let title = self.title.clone().unwrap_or_default();
+            let body = html_to_text(self.story_text.as_deref().unwrap_or_default());
+            let link = self.url.clone().unwrap_or_default();
+            [title, body, link].into_iter().filter(|p| !p.trim().is_empty()).collect::<Vec<_>>().join("\n\n")
+        };
+        let author = self.author.unwrap_or_default();
+        NewPost {
+            url: Some(format!("https://news.ycombinator.com/item?id={}", self.object_id)),
+            created_at: DateTime::from_timestamp(self.created_at_i, 0),
+            in_reply_to: if is_comment { self.parent_id.map(|p| p.text()) } else { None },
+            thread_id: if is_comment { self.story_id.map(|s| s.text()) } else { None },
+            native_id: self.object_id,
+            text,
+            author_id: author.clone(),
+            author_handle: author,
+            likes: self.points.map_or(0, |p| p.count()),
+            replies: self.num_comments.map_or(0, |n| n.count()),
+            ..NewPost::default()
+        }
+    }
+}
+
+#[async_trait]
+impl Source for HackerNewsSource {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn poll(&mut self, cursor: Option<&str>) -> Result<SourceBatch, IngestError> {
+        let state: ScanCursor = read_cursor(&self.name, cursor)?;
+        let url = self.page_url(&state)?;
+        let request = HttpRequest::get(url.clone())
+            .header("accept", "application/json")
+            .rate(rate_of(self.config.requests_per_minute))
+            .validators(state.validators_for(&url));
+        let response = self.http.get(&self.name, &request).await?;
+        if response.not_modified() {
+            return Ok(SourceBatch {
+                next_cursor: cursor.map(str::to_owned),
+                exhausted: true,
+                ..Default::default()
+            });
+        }
+        let page: SearchResponse = response.json(&self.name)?;
+        let mut batch = SourceBatch::default();
+        let mut keyed = Vec::new();
+        for (index, raw) in page.hits.iter().enumerate() {
+            let location = format!("{} hit {index}", response.url);
+            match item::<Hit>(raw) {
+                Ok(hit) => keyed.push(Keyed {
+                    at: hit.created_at_i.saturating_mul(1000),
+                    id: hit.object_id.clone(),
+                    item: (location, raw, hit),
+                }),
+                Err(reason) => batch.rejected.push(rejected(location, raw, reason)),
+            }
+        }
+        let next_page = (page.page + 1 < page.nb_pages).then(|| (page.page + 1).to_string());
+        let limits =
+            ScanLimits { initial_pages: self.config.initial_pages, max_pages: self.config.max_pages };
+        let conditional =
+            if state.page().is_none() { Conditional::of(&url, &response.validators) } else { None };
+        let (kept, next, exhausted) = state.advance(&self.name, keyed, next_page, conditional, limits);
+        for (location, raw, hit) in kept {
+            push_post(&mut batch, hit.into_new_post().build(&self.account, "hackernews"), location, raw);
+        }
+        batch.next_cursor = Some(write_cursor(&next));
+        batch.exhausted = exhausted;
+        Ok(batch)
+    }
+}

@@ -1,0 +1,290 @@
+//! YouTube Data API v3 `commentThreads`: the comment threads of a channel's
+//! videos (`allThreadsRelatedToChannelId`) or of one video (`videoId`), with
+//! `order=time` (newest first) and `pageToken` paging. The API key comes from
+//! the config or, preferably, the environment (`key_env`); it travels in the
+//! query string as the API requires, so every URL printed is redacted.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use reqwest::Url;
+use serde::Deserialize;
+use smo_proto::AccountId;
+
+use super::{
+    Conditional, Keyed, NewPost, ScanCursor, ScanLimits, check_positive, check_rate, check_url, item, millis,
+    parse_time, push_post, rate_of, read_cursor, rejected, write_cursor,
+};
+use crate::credentials::Secret;
+use crate::http::{HttpClient, HttpRequest, join_url};
+use crate::{IngestError, Source, SourceBatch};
+
+/// Configuration of a YouTube source: `channel_id` or `video_id`, and a key.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct YouTubeConfig {
+    /// Name of the source within its account; checkpoints use `youtube:{name}`.
+    pub name: String,
+    /// Channel (`UC…`) whose videos' comment threads are followed.
+    #[serde(default)]
+    pub channel_id: Option<String>,
+    /// A single video whose comment threads are followed.
+    #[serde(default)]
+    pub video_id: Option<String>,
+    /// Only threads containing these words (`searchTerms`).
+    #[serde(default)]
+    pub search_terms: Option<String>,
+    /// API key inline (prefer `key_env`).
+    #[serde(default)]
+    pub key: Option<String>,
+    /// Environment variable holding the API key, e.g. `SMO_YT_KEY`.
+    #[serde(default)]
+    pub key_env: Option<String>,
+    /// API base URL.
+    #[serde(default = "default_base_url")]
+    pub base_url: String,
+    /// Threads per page (at most 100).
+    #[serde(default = "default_max_results")]
+    pub max_results: u32,
+    /// Pages a new source reads back.
+    #[serde(default = "default_initial_pages")]
+    pub initial_pages: u32,
+    /// Pages a poll reads back at most to catch up.
+    #[serde(default = "default_max_pages")]
+    pub max_pages: u32,
+    /// Seconds between polls (each request costs quota).
+    #[serde(default = "default_interval")]
+    pub interval_secs: u64,
+    /// Requests per minute to the host.
+    #[serde(default)]
+    pub requests_per_minute: Option<f64>,
+}
+
+fn default_base_url() -> String {
+    "https://www.googleapis.com".into()
+}
+fn default_max_results() -> u32 {
+    100
+}
+fn default_initial_pages() -> u32 {
+    1
+}
+fn default_max_pages() -> u32 {
+    5
+}
+fn default_interval() -> u64 {
+    600
+}
+
+impl YouTubeConfig {
+    /// Checks the config; errors name the key.
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        check_url("base_url", &self.base_url)?;
+        let set = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.trim().is_empty());
+        match (set(&self.channel_id), set(&self.video_id)) {
+            (true, false) | (false, true) => {}
+            _ => return Err(("channel_id".into(), "set exactly one of channel_id or video_id".into())),
+        }
+        if !set(&self.key) && !set(&self.key_env) {
+            return Err(("key_env".into(), "an API key is required: set key_env (or key)".into()));
+        }
+        if !(1..=100).contains(&self.max_results) {
+            return Err(("max_results".into(), "must be between 1 and 100".into()));
+        }
+        check_positive("initial_pages", self.initial_pages.into())?;
+        check_positive("max_pages", self.max_pages.into())?;
+        check_positive("interval_secs", self.interval_secs)?;
+        check_rate(self.requests_per_minute)
+    }
+}
+
+/// A YouTube comments source of one account.
+#[derive(Debug)]
+pub struct YouTubeSource {
+    name: String,
+    account: AccountId,
+    config: YouTubeConfig,
+    key: Secret,
+    http: Arc<HttpClient>,
+}
+
+impl YouTubeSource {
+    /// The source for `account`, using `http`.
+    pub fn new(
+        account: AccountId,
+        config: YouTubeConfig,
+        http: Arc<HttpClient>,
+    ) -> Result<Self, IngestError> {
+        let name = format!("youtube:{}", config.name);
+        config.validate().map_err(|(key, reason)| IngestError::Config {
+            source_name: name.clone(),
+            key,
+            reason,
+        })?;
+        let key = Secret::resolve(&name, config.key.as_deref(), "key_env", config.key_env.as_deref())?
+            .ok_or_else(|| IngestError::Config {
+                source_name: name.clone(),
+                key: "key_env".into(),
+                reason: "no API key".into(),
+            })?;
+        Ok(Self { name, account, config, key, http })
+    }
+
+    /// The page URL without the key (for conditional-request bookkeeping).
+    fn page_url(&self, page: Option<&str>) -> Result<Url, IngestError> {
+        let mut url = join_url(&self.name, "base_url", &self.config.base_url, "/youtube/v3/commentThreads")?;
+        {
+            let mut query = url.query_pairs_mut();
+            query.append_pair("part", "snippet");
+            match (&self.config.channel_id, &self.config.video_id) {
+                (Some(channel), _) if !channel.trim().is_empty() => {
+                    query.append_pair("allThreadsRelatedToChannelId", channel.trim())
+                }
+                (_, video) => query.append_pair("videoId", video.as_deref().unwrap_or_default().trim()),
+            };
+            if let Some(terms) = self.config.search_terms.as_deref().filter(|t| !t.trim().is_empty()) {
+                query.append_pair("searchTerms", terms.trim());
+            }
+            query
+                .append_pair("maxResults", &self.config.max_results.to_string())
+                .append_pair("order", "time")
+                .append_pair("textFormat", "plainText");
+            if let Some(page) = page {
+                query.append_pair("pageToken", page);
+            }
+        }
+        Ok(url)
+    }
+}
+
+/// `youtube#commentThreadListResponse`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ThreadList {
+    #[serde(default)]
+    next_page_token: Option<String>,
+    items: Vec<serde_json::Value>,
+}
+
+/// `youtube#commentThread`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Thread {
+    id: String,
+    snippet: ThreadSnippet,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ThreadSnippet {
+    #[serde(default)]
+    video_id: Option<String>,
+    top_level_comment: Comment,
+    #[serde(default)]
+    total_reply_count: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Comment {
+    id: String,
+    snippet: CommentSnippet,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CommentSnippet {
+    #[serde(default)]
+    text_display: String,
+    #[serde(default)]
+    text_original: Option<String>,
+    author_display_name: String,
+    #[serde(default)]
+    author_channel_id: Option<ChannelRef>,
+    #[serde(default)]
+    like_count: Option<u64>,
+    published_at: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct ChannelRef {
+    value: String,
+}
+
+impl Thread {
+    fn into_new_post(self) -> NewPost {
+        let comment = self.snippet.top_level_comment;
+        let url = self
+            .snippet
+            .video_id
+            .map(|video| format!("https://www.youtube.com/watch?v={video}&lc={}", comment.id));
+        let snippet = comment.snippet;
+        let text = snippet.text_original.filter(|t| !t.trim().is_empty()).unwrap_or(snippet.text_display);
+        NewPost {
+            native_id: self.id,
+            text,
+            author_id: snippet.author_channel_id.map(|c| c.value).unwrap_or_default(),
+            author_handle: snippet.author_display_name.clone(),
+            author_name: Some(snippet.author_display_name),
+            created_at: parse_time(&snippet.published_at),
+            url,
+            likes: snippet.like_count.unwrap_or(0),
+            replies: self.snippet.total_reply_count.unwrap_or(0),
+            ..NewPost::default()
+        }
+    }
+}
+
+#[async_trait]
+impl Source for YouTubeSource {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn poll(&mut self, cursor: Option<&str>) -> Result<SourceBatch, IngestError> {
+        let state: ScanCursor = read_cursor(&self.name, cursor)?;
+        let url = self.page_url(state.page())?;
+        let mut keyed_url = url.clone();
+        keyed_url.query_pairs_mut().append_pair("key", self.key.expose());
+        let request = HttpRequest::get(keyed_url)
+            .header("accept", "application/json")
+            .rate(rate_of(self.config.requests_per_minute))
+            .validators(state.validators_for(&url));
+        let response = self.http.get(&self.name, &request).await?;
+        if response.not_modified() {
+            return Ok(SourceBatch {
+                next_cursor: cursor.map(str::to_owned),
+                exhausted: true,
+                ..Default::default()
+            });
+        }
+        let list: ThreadList = response.json(&self.name)?;
+        let mut batch = SourceBatch::default();
+        let mut keyed = Vec::new();
+        for (index, raw) in list.items.iter().enumerate() {
+            let location = format!("{} item {index}", response.url);
+            match item::<Thread>(raw) {
+                Ok(thread) => match parse_time(&thread.snippet.top_level_comment.snippet.published_at) {
+                    Some(at) => keyed.push(Keyed {
+                        at: millis(at),
+                        id: thread.id.clone(),
+                        item: (location, raw, thread),
+                    }),
+                    None => batch.rejected.push(rejected(location, raw, "unreadable publishedAt")),
+                },
+                Err(reason) => batch.rejected.push(rejected(location, raw, reason)),
+            }
+        }
+        let limits =
+            ScanLimits { initial_pages: self.config.initial_pages, max_pages: self.config.max_pages };
+        let conditional =
+            if state.page().is_none() { Conditional::of(&url, &response.validators) } else { None };
+        let next_page = list.next_page_token.filter(|t| !t.is_empty());
+        let (kept, next, exhausted) = state.advance(&self.name, keyed, next_page, conditional, limits);
+        for (location, raw, thread) in kept {
+            push_post(&mut batch, thread.into_new_post().build(&self.account, "youtube"), location, raw);
+        }
+        batch.next_cursor = Some(write_cursor(&next));
+        batch.exhausted = exhausted;
+        Ok(batch)
+    }
+}
