@@ -2,7 +2,9 @@
 //! waiting on the customer) and escalations before and at the breach, with
 //! explicit times; the escalation sweeps run on both backends.
 
+// The store crate's harness: a migrated store on SQLite and on PostgreSQL.
 #[macro_use]
+#[path = "../../store/tests/common/mod.rs"]
 mod common;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};

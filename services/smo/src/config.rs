@@ -321,6 +321,15 @@ impl Settings {
         })
     }
 
+    /// The accounts named on a command line (`--accounts a,b`), or every
+    /// configured account when none is named; an unknown name is an error.
+    pub fn select_accounts(&self, names: &[String]) -> Result<Vec<AccountId>, ConfigError> {
+        if names.is_empty() {
+            return Ok(self.accounts.iter().map(|a| a.id.clone()).collect());
+        }
+        names.iter().map(|name| Ok(self.account(name.trim())?.id.clone())).collect()
+    }
+
     /// The settings of `account`, or an error naming the known ones.
     pub fn account(&self, account: &str) -> Result<&AccountSettings, ConfigError> {
         self.accounts.iter().find(|a| a.id.as_str() == account).ok_or_else(|| {

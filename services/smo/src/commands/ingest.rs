@@ -53,15 +53,7 @@ pub async fn run(config: &Path, args: IngestArgs) -> anyhow::Result<()> {
         bail!("`smo ingest` runs one pass with --once; for continuous polling use `smo run --roles ingest`");
     }
     let settings = super::load_settings(config)?;
-    let accounts: Vec<AccountId> = if args.accounts.is_empty() {
-        settings.accounts.iter().map(|a| a.id.clone()).collect()
-    } else {
-        let mut chosen = Vec::new();
-        for name in &args.accounts {
-            chosen.push(settings.account(name.trim())?.id.clone());
-        }
-        chosen
-    };
+    let accounts: Vec<AccountId> = settings.select_accounts(&args.accounts)?;
     let pipeline = Pipeline::open(settings).await?;
     let shutdown = Shutdown::new();
     shutdown.trigger_on_signals();

@@ -36,15 +36,7 @@ pub async fn run(config: &Path, args: RunArgs) -> anyhow::Result<()> {
             None => bail!("unknown role {role:?}: expected ingest, classify, index or community"),
         }
     }
-    let accounts: Vec<AccountId> = if args.accounts.is_empty() {
-        settings.accounts.iter().map(|a| a.id.clone()).collect()
-    } else {
-        let mut chosen = Vec::new();
-        for name in &args.accounts {
-            chosen.push(settings.account(name.trim())?.id.clone());
-        }
-        chosen
-    };
+    let accounts: Vec<AccountId> = settings.select_accounts(&args.accounts)?;
     let pipeline = Pipeline::open(settings).await?;
     let shutdown = Shutdown::new();
     shutdown.trigger_on_signals();
