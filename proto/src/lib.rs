@@ -8,6 +8,7 @@ mod account;
 mod case;
 mod post;
 pub mod schema;
+pub mod signature;
 pub mod topology;
 
 pub use account::{AccountId, AccountIdError};

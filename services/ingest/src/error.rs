@@ -82,6 +82,12 @@ pub enum IngestError {
 }
 
 impl IngestError {
+    /// Turns a config check's `(key, reason)` into the error of
+    /// `source_name`, for `config.validate().map_err(…)`.
+    pub fn invalid_config(source_name: &str) -> impl Fn((String, String)) -> IngestError + '_ {
+        move |(key, reason)| IngestError::Config { source_name: source_name.to_owned(), key, reason }
+    }
+
     /// How long the server asked to wait before the next request, if it did.
     pub fn retry_after(&self) -> Option<std::time::Duration> {
         match self {

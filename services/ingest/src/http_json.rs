@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use smo_proto::AccountId;
 
-use crate::connectors::{check_positive, check_rate, check_url, rate_of};
+use crate::connectors::{check_positive, check_schedule, check_url, rate_of};
 use crate::field_path::{lookup, lookup_string};
 use crate::http::{HttpClient, HttpRequest};
 use crate::record::PostRecord;
@@ -82,8 +82,7 @@ impl HttpJsonSourceConfig {
             }
         }
         check_positive("timeout_secs", self.timeout_secs)?;
-        check_positive("interval_secs", self.interval_secs)?;
-        check_rate(self.requests_per_minute)
+        check_schedule(self.interval_secs, self.requests_per_minute)
     }
 }
 
@@ -118,11 +117,7 @@ impl HttpJsonSource {
         http: Arc<HttpClient>,
     ) -> Result<Self, IngestError> {
         let source_name = format!("http:{}", config.name);
-        config.validate().map_err(|(key, reason)| IngestError::Config {
-            source_name: source_name.clone(),
-            key,
-            reason,
-        })?;
+        config.validate().map_err(IngestError::invalid_config(&source_name))?;
         let url = reqwest::Url::parse(config.url.trim()).map_err(|e| IngestError::Config {
             source_name: source_name.clone(),
             key: "url".into(),

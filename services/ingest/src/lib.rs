@@ -97,7 +97,7 @@ pub enum SourceConfig {
     HttpJson(Box<HttpJsonSourceConfig>),
     /// Mastodon timelines and search.
     Mastodon(Box<MastodonConfig>),
-    /// Reddit subreddits and search.
+    /// Reddit subreddits, searches and the comments of a thread.
     Reddit(Box<RedditConfig>),
     /// Hacker News via Algolia.
     #[serde(rename = "hackernews")]

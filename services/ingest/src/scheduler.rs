@@ -3,6 +3,8 @@
 //! the source is marked unhealthy (by the [`Ingestor`]) and retried later
 //! with exponential backoff and jitter, or after the `Retry-After` the server
 //! asked for, while every other source keeps its own schedule.
+//! [`run_sources`] runs all of an account's sources at once, file backfills
+//! included, so a backfill of millions of lines never delays polling.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -95,6 +97,63 @@ pub async fn poll_forever(
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = smo_runtime::shutdown::fired(&mut shutdown) => return,
+        }
+    }
+}
+
+/// Runs a file source once to its end (or until `shutdown`), logging the
+/// outcome; a failure is also recorded on the source's health.
+pub async fn backfill(
+    ingestor: &Ingestor,
+    config: &SourceConfig,
+    http: Arc<HttpClient>,
+    shutdown: watch::Receiver<bool>,
+) -> Result<IngestStats, IngestError> {
+    let stop = move || *shutdown.borrow();
+    let outcome = poll_once(ingestor, config, http, &stop).await;
+    let (account, name) = (ingestor.account(), config.source_name());
+    match &outcome {
+        Ok(stats) => {
+            tracing::info!(%account, source = %name, published = stats.published, rejected = stats.rejected, "backfill done")
+        }
+        Err(error) => {
+            tracing::error!(%account, source = %name, %error, "backfill failed; run again to resume from its checkpoint")
+        }
+    }
+    outcome
+}
+
+/// Runs every source in `configs` for the ingestor's account until
+/// `shutdown`, each in its own task: file backfills to their end, polled
+/// sources on their schedule. Run side by side, a long backfill delays
+/// neither polling nor another backfill (each publishes and checkpoints its
+/// own batches). Webhooks are skipped: they are served, not run. Returns
+/// once every task has ended (polled sources end at shutdown).
+pub async fn run_sources(
+    ingestor: Arc<Ingestor>,
+    configs: Vec<SourceConfig>,
+    http: Arc<HttpClient>,
+    shutdown: watch::Receiver<bool>,
+) {
+    let mut tasks = tokio::task::JoinSet::new();
+    for config in configs {
+        let (ingestor, http, shutdown) = (Arc::clone(&ingestor), Arc::clone(&http), shutdown.clone());
+        match config {
+            SourceConfig::File(_) => {
+                tasks.spawn(async move {
+                    // The outcome is logged and on the source's health.
+                    let _ = backfill(&ingestor, &config, http, shutdown).await;
+                });
+            }
+            SourceConfig::Webhook(_) => {}
+            polled => {
+                tasks.spawn(poll_forever(ingestor, polled, http, shutdown));
+            }
+        }
+    }
+    while let Some(joined) = tasks.join_next().await {
+        if let Err(error) = joined {
+            tracing::error!(account = %ingestor.account(), %error, "a source task failed");
         }
     }
 }

@@ -22,9 +22,7 @@ use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use hmac::{Hmac, Mac};
 use serde::Deserialize;
-use sha2::Sha256;
 use smo_proto::AccountId;
 use tokio::sync::watch;
 
@@ -32,10 +30,9 @@ use crate::credentials::Secret;
 use crate::record::PostRecord;
 use crate::{IngestError, Ingestor, Rejected, SourceBatch};
 
-/// Header carrying the Unix time (seconds) the sender signed at.
-pub const TIMESTAMP_HEADER: &str = "x-smo-timestamp";
-/// Header carrying `sha256=<hex HMAC-SHA256 of "{timestamp}.{body}">`.
-pub const SIGNATURE_HEADER: &str = "x-smo-signature";
+/// The signing scheme is the wire contract's, shared with smo's outbound
+/// webhooks; re-exported for senders that only know this module.
+pub use smo_proto::signature::{SIGNATURE_HEADER, TIMESTAMP_HEADER, sign};
 
 /// Configuration of a webhook source.
 #[derive(Debug, Clone, Deserialize)]
@@ -50,7 +47,7 @@ pub struct WebhookConfig {
     pub path: Option<String>,
     /// Shared secret inline (prefer `secret_env`).
     #[serde(default)]
-    pub secret: Option<String>,
+    pub secret: Option<Secret>,
     /// Environment variable holding the shared secret.
     #[serde(default)]
     pub secret_env: Option<String>,
@@ -79,7 +76,7 @@ impl WebhookConfig {
             return Err(("path".into(), format!("{path:?} must start with /")));
         }
         let set = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.trim().is_empty());
-        if !set(&self.secret) && !set(&self.secret_env) {
+        if self.secret.as_ref().is_none_or(Secret::is_blank) && !set(&self.secret_env) {
             return Err((
                 "secret_env".into(),
                 "a shared secret is required: set secret_env (or secret)".into(),
@@ -101,21 +98,6 @@ impl WebhookConfig {
             .parse()
             .map_err(|e| format!("{:?} is not an address like 127.0.0.1:8088: {e}", self.listen))
     }
-}
-
-/// HMAC-SHA256 signature header value of `body` sent at `timestamp`.
-pub fn sign(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
-    let Some(mut mac) = hmac_of(secret) else { return String::new() };
-    mac.update(timestamp.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    let tag = mac.finalize().into_bytes();
-    format!("sha256={}", tag.iter().map(|b| format!("{b:02x}")).collect::<String>())
-}
-
-/// HMAC takes keys of any length, so this is always `Some`.
-fn hmac_of(secret: &[u8]) -> Option<Hmac<Sha256>> {
-    Hmac::<Sha256>::new_from_slice(secret).ok()
 }
 
 /// One configured webhook of one account, ready to serve.
@@ -149,14 +131,10 @@ impl WebhookEndpoint {
         ingestor: Arc<Ingestor>,
     ) -> Result<Self, IngestError> {
         let source_name = format!("webhook:{}", config.name);
-        config.validate().map_err(|(key, reason)| IngestError::Config {
-            source_name: source_name.clone(),
-            key,
-            reason,
-        })?;
-        let secret = Secret::resolve(
+        config.validate().map_err(IngestError::invalid_config(&source_name))?;
+        let secret = crate::credentials::resolve(
             &source_name,
-            config.secret.as_deref(),
+            config.secret.as_ref(),
             "secret_env",
             config.secret_env.as_deref(),
         )?
@@ -211,14 +189,10 @@ impl WebhookEndpoint {
             .and_then(|v| v.to_str().ok())
             .map(|v| v.trim().trim_start_matches("sha256=").to_ascii_lowercase())
             .ok_or_else(|| unauthorized(format!("missing {SIGNATURE_HEADER}")))?;
-        let tag = decode_hex(&signature).ok_or_else(|| unauthorized("signature is not hex".into()))?;
-        let mut mac = hmac_of(self.secret.expose().as_bytes())
-            .ok_or_else(|| unauthorized("the secret cannot key an HMAC".into()))?;
-        mac.update(timestamp.to_string().as_bytes());
-        mac.update(b".");
-        mac.update(body);
-        // `verify_slice` compares in constant time.
-        mac.verify_slice(&tag).map_err(|_| unauthorized("signature does not match".into()))?;
+        // Compared in constant time.
+        if !smo_proto::signature::verify(self.secret.expose().as_bytes(), timestamp, body, &signature) {
+            return Err(unauthorized("signature does not match".into()));
+        }
         Ok((timestamp, signature))
     }
 
@@ -264,13 +238,6 @@ impl WebhookEndpoint {
         }
         Ok(batch)
     }
-}
-
-fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) || !text.is_ascii() {
-        return None;
-    }
-    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok()).collect()
 }
 
 fn reply(status: StatusCode, body: serde_json::Value) -> Response {
@@ -388,23 +355,4 @@ pub async fn serve_registry(
     axum::serve(listener, registry.router())
         .with_graceful_shutdown(async move { smo_runtime::shutdown::fired(&mut shutdown).await })
         .await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn signatures_are_hex_hmac_sha256_of_timestamp_dot_body() {
-        // RFC 4231 test case 2 checks the primitive.
-        let mut mac = hmac_of(b"Jefe").expect("any key length");
-        mac.update(b"what do ya want for nothing?");
-        let tag: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(tag, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
-        let signature = sign(b"s3cret", 1_700_000_000, b"{}");
-        assert!(signature.starts_with("sha256=") && signature.len() == 7 + 64);
-        assert_eq!(decode_hex("0aff"), Some(vec![10, 255]));
-        assert_eq!(decode_hex("0g"), None);
-        assert_eq!(decode_hex("abc"), None);
-    }
 }

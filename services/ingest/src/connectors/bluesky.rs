@@ -13,11 +13,11 @@ use serde::Deserialize;
 use smo_proto::AccountId;
 
 use super::{
-    Conditional, Keyed, NewPost, ScanCursor, ScanLimits, check_positive, check_rate, check_url, item, millis,
-    parse_time, push_post, rate_of, read_cursor, rejected, write_cursor,
+    Conditional, Keyed, NewPost, ScanCursor, ScanLimits, check_scan, check_url, item, json_request, millis,
+    parse_time, push_post, raw_str, read_cursor, unchanged, write_cursor,
 };
 use crate::credentials::Secret;
-use crate::http::{HttpClient, HttpRequest, join_url};
+use crate::http::{HttpClient, join_url};
 use crate::{IngestError, Source, SourceBatch};
 
 /// Configuration of a Bluesky source: `search` or `author`.
@@ -40,7 +40,7 @@ pub struct BlueskyConfig {
     pub base_url: String,
     /// Access token inline (prefer `token_env`).
     #[serde(default)]
-    pub token: Option<String>,
+    pub token: Option<Secret>,
     /// Environment variable holding an access token.
     #[serde(default)]
     pub token_env: Option<String>,
@@ -48,10 +48,10 @@ pub struct BlueskyConfig {
     #[serde(default = "default_limit")]
     pub limit: u32,
     /// Pages a new source reads back.
-    #[serde(default = "default_initial_pages")]
+    #[serde(default = "super::default_initial_pages")]
     pub initial_pages: u32,
     /// Pages a poll reads back at most to catch up.
-    #[serde(default = "default_max_pages")]
+    #[serde(default = "super::default_max_pages")]
     pub max_pages: u32,
     /// Seconds between polls.
     #[serde(default = "default_interval")]
@@ -66,12 +66,6 @@ fn default_base_url() -> String {
 }
 fn default_limit() -> u32 {
     100
-}
-fn default_initial_pages() -> u32 {
-    1
-}
-fn default_max_pages() -> u32 {
-    10
 }
 fn default_interval() -> u64 {
     120
@@ -89,10 +83,7 @@ impl BlueskyConfig {
         if !(1..=100).contains(&self.limit) {
             return Err(("limit".into(), "must be between 1 and 100".into()));
         }
-        check_positive("initial_pages", self.initial_pages.into())?;
-        check_positive("max_pages", self.max_pages.into())?;
-        check_positive("interval_secs", self.interval_secs)?;
-        check_rate(self.requests_per_minute)
+        check_scan(self.initial_pages, self.max_pages, self.interval_secs, self.requests_per_minute)
     }
 }
 
@@ -114,13 +105,13 @@ impl BlueskySource {
         http: Arc<HttpClient>,
     ) -> Result<Self, IngestError> {
         let name = format!("bluesky:{}", config.name);
-        config.validate().map_err(|(key, reason)| IngestError::Config {
-            source_name: name.clone(),
-            key,
-            reason,
-        })?;
-        let token =
-            Secret::resolve(&name, config.token.as_deref(), "token_env", config.token_env.as_deref())?;
+        config.validate().map_err(IngestError::invalid_config(&name))?;
+        let token = crate::credentials::resolve(
+            &name,
+            config.token.as_ref(),
+            "token_env",
+            config.token_env.as_deref(),
+        )?;
         Ok(Self { name, account, config, token, http })
     }
 
@@ -267,20 +258,14 @@ impl Source for BlueskySource {
     async fn poll(&mut self, cursor: Option<&str>) -> Result<SourceBatch, IngestError> {
         let state: ScanCursor = read_cursor(&self.name, cursor)?;
         let url = self.page_url(state.page())?;
-        let request = HttpRequest::get(url.clone())
-            .header("accept", "application/json")
-            .bearer(self.token.as_ref())
-            .rate(rate_of(self.config.requests_per_minute))
+        let request = json_request(url.clone(), self.token.as_ref(), self.config.requests_per_minute)
             .validators(state.validators_for(&url));
         let response = self.http.get(&self.name, &request).await?;
         if response.not_modified() {
-            return Ok(SourceBatch {
-                next_cursor: cursor.map(str::to_owned),
-                exhausted: true,
-                ..Default::default()
-            });
+            return Ok(unchanged(cursor));
         }
         let mut batch = SourceBatch::default();
+        let mut memory = state.rejected.clone();
         let (views, next_page): (Vec<(String, serde_json::Value)>, Option<String>) =
             if self.config.search.is_some() {
                 let output: SearchOutput = response.json(&self.name)?;
@@ -299,7 +284,9 @@ impl Source for BlueskySource {
                     match item::<FeedViewPost>(raw) {
                         Ok(entry) if entry.reason.is_some() => {} // repost or pin
                         Ok(entry) => views.push((location, entry.post)),
-                        Err(reason) => batch.rejected.push(rejected(location, raw, reason)),
+                        Err(reason) => {
+                            memory.reject(&mut batch, raw_str(raw, &["post", "uri"]), location, raw, reason)
+                        }
                     }
                 }
                 (views, output.cursor)
@@ -309,13 +296,17 @@ impl Source for BlueskySource {
             match item::<PostView>(raw) {
                 Ok(view) => match view.key() {
                     Some(at) => keyed.push(Keyed { at, id: view.uri.clone(), item: (location, raw, view) }),
-                    None => batch.rejected.push(rejected(
+                    None => memory.reject(
+                        &mut batch,
+                        Some(&view.uri),
                         location.clone(),
                         raw,
                         "unreadable indexedAt and createdAt",
-                    )),
+                    ),
                 },
-                Err(reason) => batch.rejected.push(rejected(location.clone(), raw, reason)),
+                Err(reason) => {
+                    memory.reject(&mut batch, raw_str(raw, &["uri"]), location.clone(), raw, reason)
+                }
             }
         }
         // An empty page may still carry a cursor; stop there.
@@ -324,7 +315,8 @@ impl Source for BlueskySource {
             ScanLimits { initial_pages: self.config.initial_pages, max_pages: self.config.max_pages };
         let conditional =
             if state.page().is_none() { Conditional::of(&url, &response.validators) } else { None };
-        let (kept, next, exhausted) = state.advance(&self.name, keyed, next_page, conditional, limits);
+        let (kept, mut next, exhausted) = state.advance(&self.name, keyed, next_page, conditional, limits);
+        next.rejected = memory;
         for (location, raw, view) in kept {
             push_post(
                 &mut batch,

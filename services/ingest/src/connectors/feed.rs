@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 use smo_proto::AccountId;
 
 use super::{
-    Conditional, NewPost, check_positive, check_rate, check_url, digest, push_post, rate_of, read_cursor,
-    write_cursor,
+    Conditional, NewPost, check_positive, check_schedule, check_url, digest, push_post, rate_of, read_cursor,
+    unchanged, write_cursor,
 };
 use crate::html_text::html_to_text;
 use crate::http::{HttpClient, HttpRequest, headers};
@@ -55,8 +55,7 @@ impl FeedConfig {
     pub fn validate(&self) -> Result<(), (String, String)> {
         check_url("url", &self.url)?;
         check_positive("max_seen", self.max_seen as u64)?;
-        check_positive("interval_secs", self.interval_secs)?;
-        check_rate(self.requests_per_minute)
+        check_schedule(self.interval_secs, self.requests_per_minute)
     }
 }
 
@@ -82,11 +81,7 @@ impl FeedSource {
     /// The source for `account`, using `http`.
     pub fn new(account: AccountId, config: FeedConfig, http: Arc<HttpClient>) -> Result<Self, IngestError> {
         let name = format!("feed:{}", config.name);
-        config.validate().map_err(|(key, reason)| IngestError::Config {
-            source_name: name.clone(),
-            key,
-            reason,
-        })?;
+        config.validate().map_err(IngestError::invalid_config(&name))?;
         let url = Url::parse(config.url.trim()).map_err(|e| IngestError::Config {
             source_name: name.clone(),
             key: "url".into(),
@@ -174,11 +169,7 @@ impl Source for FeedSource {
             .validators(Conditional::for_url(state.conditional.as_ref(), &self.url));
         let response = self.http.get(&self.name, &request).await?;
         if response.not_modified() {
-            return Ok(SourceBatch {
-                next_cursor: cursor.map(str::to_owned),
-                exhausted: true,
-                ..Default::default()
-            });
+            return Ok(unchanged(cursor));
         }
         if headers::looks_like_html(response.content_type.as_deref(), &response.body) {
             return Err(response.bad(

@@ -13,11 +13,11 @@ use serde::Deserialize;
 use smo_proto::AccountId;
 
 use super::{
-    Conditional, Keyed, Lenient, NewPost, ScanCursor, ScanLimits, check_positive, check_rate, check_url,
-    item, push_post, rate_of, read_cursor, rejected, write_cursor,
+    Conditional, Keyed, Lenient, NewPost, ScanCursor, ScanLimits, check_scan, check_url, item, json_request,
+    push_post, raw_str, read_cursor, unchanged, write_cursor,
 };
 use crate::html_text::html_to_text;
-use crate::http::{HttpClient, HttpRequest, join_url};
+use crate::http::{HttpClient, join_url};
 use crate::{IngestError, Source, SourceBatch};
 
 /// Configuration of a Hacker News source.
@@ -39,10 +39,10 @@ pub struct HackerNewsConfig {
     #[serde(default = "default_hits")]
     pub hits_per_page: u32,
     /// Pages a new source reads back.
-    #[serde(default = "default_initial_pages")]
+    #[serde(default = "super::default_initial_pages")]
     pub initial_pages: u32,
     /// Pages a poll reads back at most to catch up.
-    #[serde(default = "default_max_pages")]
+    #[serde(default = "super::default_max_pages")]
     pub max_pages: u32,
     /// Seconds between polls.
     #[serde(default = "default_interval")]
@@ -61,12 +61,6 @@ fn default_base_url() -> String {
 fn default_hits() -> u32 {
     100
 }
-fn default_initial_pages() -> u32 {
-    1
-}
-fn default_max_pages() -> u32 {
-    10
-}
 fn default_interval() -> u64 {
     300
 }
@@ -81,10 +75,7 @@ impl HackerNewsConfig {
         if !(1..=1000).contains(&self.hits_per_page) {
             return Err(("hits_per_page".into(), "must be between 1 and 1000".into()));
         }
-        check_positive("initial_pages", self.initial_pages.into())?;
-        check_positive("max_pages", self.max_pages.into())?;
-        check_positive("interval_secs", self.interval_secs)?;
-        check_rate(self.requests_per_minute)
+        check_scan(self.initial_pages, self.max_pages, self.interval_secs, self.requests_per_minute)
     }
 }
 
@@ -105,11 +96,7 @@ impl HackerNewsSource {
         http: Arc<HttpClient>,
     ) -> Result<Self, IngestError> {
         let name = format!("hackernews:{}", config.name);
-        config.validate().map_err(|(key, reason)| IngestError::Config {
-            source_name: name.clone(),
-            key,
-            reason,
-        })?;
+        config.validate().map_err(IngestError::invalid_config(&name))?;
         Ok(Self { name, account, config, http })
     }
 
@@ -207,21 +194,16 @@ impl Source for HackerNewsSource {
     async fn poll(&mut self, cursor: Option<&str>) -> Result<SourceBatch, IngestError> {
         let state: ScanCursor = read_cursor(&self.name, cursor)?;
         let url = self.page_url(&state)?;
-        let request = HttpRequest::get(url.clone())
-            .header("accept", "application/json")
-            .rate(rate_of(self.config.requests_per_minute))
+        let request = json_request(url.clone(), None, self.config.requests_per_minute)
             .validators(state.validators_for(&url));
         let response = self.http.get(&self.name, &request).await?;
         if response.not_modified() {
-            return Ok(SourceBatch {
-                next_cursor: cursor.map(str::to_owned),
-                exhausted: true,
-                ..Default::default()
-            });
+            return Ok(unchanged(cursor));
         }
         let page: SearchResponse = response.json(&self.name)?;
         let mut batch = SourceBatch::default();
         let mut keyed = Vec::new();
+        let mut memory = state.rejected.clone();
         for (index, raw) in page.hits.iter().enumerate() {
             let location = format!("{} hit {index}", response.url);
             match item::<Hit>(raw) {
@@ -230,7 +212,7 @@ impl Source for HackerNewsSource {
                     id: hit.object_id.clone(),
                     item: (location, raw, hit),
                 }),
-                Err(reason) => batch.rejected.push(rejected(location, raw, reason)),
+                Err(reason) => memory.reject(&mut batch, raw_str(raw, &["objectID"]), location, raw, reason),
             }
         }
         let next_page = (page.page + 1 < page.nb_pages).then(|| (page.page + 1).to_string());
@@ -238,7 +220,8 @@ impl Source for HackerNewsSource {
             ScanLimits { initial_pages: self.config.initial_pages, max_pages: self.config.max_pages };
         let conditional =
             if state.page().is_none() { Conditional::of(&url, &response.validators) } else { None };
-        let (kept, next, exhausted) = state.advance(&self.name, keyed, next_page, conditional, limits);
+        let (kept, mut next, exhausted) = state.advance(&self.name, keyed, next_page, conditional, limits);
+        next.rejected = memory;
         for (location, raw, hit) in kept {
             push_post(&mut batch, hit.into_new_post().build(&self.account, "hackernews"), location, raw);
         }

@@ -6,9 +6,14 @@
 //!
 //! Mastodon pages forward without gaps with `min_id`: the page of statuses
 //! immediately newer than it, whose `Link: <…?min_id=…>; rel="prev"` names
-//! the next one. The cursor is that `min_id`, so every confirmed page moves
-//! it forward. A new source starts at the newest page instead of the
-//! beginning of time. Status content is HTML and becomes plain text.
+//! the next one (servers before 3.3 name it with `since_id`, read the same
+//! way). The cursor is that `min_id`, so every confirmed page moves it
+//! forward. A new source starts at the newest page instead of the beginning
+//! of time. Status content is HTML and becomes plain text. The token (list
+//! timelines need one, search often does) goes only into the
+//! `Authorization` header, marked sensitive, and is a [`Secret`] from the
+//! moment the config is read, so neither a log line nor a printed config can
+//! show it.
 
 use std::sync::Arc;
 
@@ -18,8 +23,8 @@ use serde::{Deserialize, Serialize};
 use smo_proto::AccountId;
 
 use super::{
-    Conditional, Lenient, NewPost, check_positive, check_rate, check_url, item, parse_time, push_post,
-    rate_of, read_cursor, rejected, write_cursor,
+    Conditional, Lenient, NewPost, check_schedule, check_url, id_after, item, json_request, parse_time,
+    push_post, read_cursor, rejected, write_cursor,
 };
 use crate::credentials::Secret;
 use crate::html_text::html_to_text;
@@ -49,7 +54,7 @@ pub struct MastodonConfig {
     pub search: Option<String>,
     /// Access token inline (prefer `token_env`).
     #[serde(default)]
-    pub token: Option<String>,
+    pub token: Option<Secret>,
     /// Environment variable holding the access token.
     #[serde(default)]
     pub token_env: Option<String>,
@@ -103,12 +108,19 @@ impl MastodonConfig {
     /// Checks the config; errors name the key.
     pub fn validate(&self) -> Result<(), (String, String)> {
         check_url("instance", &self.instance)?;
-        self.timeline()?;
+        if let Timeline::List(_) = self.timeline()?
+            && self.token.as_ref().is_none_or(Secret::is_blank)
+            && self.token_env.as_deref().is_none_or(|v| v.trim().is_empty())
+        {
+            return Err((
+                "token_env".into(),
+                "a list timeline needs an access token: set token_env (or token)".into(),
+            ));
+        }
         if !(1..=80).contains(&self.limit) {
             return Err(("limit".into(), "must be between 1 and 80".into()));
         }
-        check_positive("interval_secs", self.interval_secs)?;
-        check_rate(self.requests_per_minute)
+        check_schedule(self.interval_secs, self.requests_per_minute)
     }
 }
 
@@ -141,12 +153,15 @@ impl MastodonSource {
         http: Arc<HttpClient>,
     ) -> Result<Self, IngestError> {
         let name = format!("mastodon:{}", config.name);
-        let invalid =
-            |(key, reason): (String, String)| IngestError::Config { source_name: name.clone(), key, reason };
-        config.validate().map_err(invalid)?;
+        let invalid = IngestError::invalid_config(&name);
+        config.validate().map_err(&invalid)?;
         let timeline = config.timeline().map_err(invalid)?;
-        let token =
-            Secret::resolve(&name, config.token.as_deref(), "token_env", config.token_env.as_deref())?;
+        let token = crate::credentials::resolve(
+            &name,
+            config.token.as_ref(),
+            "token_env",
+            config.token_env.as_deref(),
+        )?;
         let host =
             join_url(&name, "instance", &config.instance, "")?.host_str().unwrap_or_default().to_owned();
         Ok(Self {
@@ -166,10 +181,7 @@ impl MastodonSource {
     }
 
     fn request(&self, url: Url) -> HttpRequest {
-        HttpRequest::get(url)
-            .header("accept", "application/json")
-            .bearer(self.token.as_ref())
-            .rate(rate_of(self.config.requests_per_minute))
+        json_request(url, self.token.as_ref(), self.config.requests_per_minute)
     }
 
     /// The id of the followed account, looked up once by handle.
@@ -314,9 +326,12 @@ impl Status {
     }
 }
 
-/// Mastodon ids are decimal numbers in strings, ordered by length then text.
-fn newer_id(a: &str, b: &str) -> bool {
-    (a.len(), a) > (b.len(), b)
+/// The `min_id` of the page a `Link` header names `prev` (`since_id` from
+/// servers older than Mastodon 3.3).
+fn prev_min_id(link: &str) -> Option<String> {
+    let target = Url::parse(headers::link_target(link, "prev")?).ok()?;
+    let param = |name: &str| target.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
+    param("min_id").or_else(|| param("since_id"))
 }
 
 #[async_trait]
@@ -342,6 +357,12 @@ impl Source for MastodonSource {
         let mut newest: Option<String> = None;
         for (index, raw) in items.iter().enumerate() {
             let location = format!("{} status {index}", response.url);
+            // An unreadable status still moves the cursor past itself (by
+            // its id, when that can be read), so it is dead-lettered once.
+            let id = raw.get("id").and_then(|id| Lenient::deserialize(id).ok()).map(|id| id.text());
+            if let Some(id) = id.filter(|id| newest.as_deref().is_none_or(|n| id_after(id, n))) {
+                newest = Some(id);
+            }
             let status: Status = match item(raw) {
                 Ok(status) => status,
                 Err(reason) => {
@@ -349,10 +370,6 @@ impl Source for MastodonSource {
                     continue;
                 }
             };
-            let id = status.id.text();
-            if newest.as_deref().is_none_or(|n| newer_id(&id, n)) {
-                newest = Some(id);
-            }
             if status.reblog.as_ref().is_some_and(|r| !r.is_null()) {
                 continue; // A boost: the original is someone else's post.
             }
@@ -363,18 +380,12 @@ impl Source for MastodonSource {
                 raw,
             );
         }
-        // The next page is named by `Link: …; rel="prev"` (its `min_id`), or
-        // follows the newest status seen.
-        let from_link = response
-            .link
-            .as_deref()
-            .and_then(|link| headers::link_target(link, "prev"))
-            .and_then(|target| Url::parse(target).ok())
-            .and_then(|target| {
-                target.query_pairs().find(|(k, _)| k == "min_id").map(|(_, v)| v.into_owned())
-            });
+        // The next page is named by `Link: …; rel="prev"` (its `min_id`, or
+        // `since_id` from servers older than Mastodon 3.3), or follows the
+        // newest status seen.
+        let from_link = response.link.as_deref().and_then(prev_min_id);
         let next_min_id = match (from_link, newest) {
-            (Some(link), Some(newest)) => Some(if newer_id(&newest, &link) { newest } else { link }),
+            (Some(link), Some(newest)) => Some(if id_after(&newest, &link) { newest } else { link }),
             (link, newest) => link.or(newest).or(state.min_id.clone()),
         };
         let first_run = state.min_id.is_none();
@@ -407,7 +418,15 @@ mod tests {
         assert_eq!(config(Some("#rust"), None).timeline(), Ok(Timeline::Tag("rust".into())));
         assert!(config(None, None).validate().is_err());
         assert!(config(Some("a"), Some("b")).validate().is_err());
-        assert!(newer_id("110", "99") && newer_id("111", "110") && !newer_id("1", "1"));
         assert_eq!(path_segment("café tag"), "caf%C3%A9%20tag");
+        let link = |prev: &str| {
+            format!(
+                "<https://m.example/api/v1/timelines/list/7?max_id=5>; rel=\"next\", <https://m.example/api/v1/timelines/list/7?{prev}>; rel=\"prev\""
+            )
+        };
+        assert_eq!(prev_min_id(&link("min_id=9")).as_deref(), Some("9"));
+        assert_eq!(prev_min_id(&link("since_id=9")).as_deref(), Some("9"), "before Mastodon 3.3");
+        assert_eq!(prev_min_id(&link("limit=40")), None);
+        assert_eq!(prev_min_id("<https://m.example/x?max_id=5>; rel=\"next\""), None);
     }
 }

@@ -10,6 +10,11 @@
 //! items shifted between pages by new arrivals are published twice at worst,
 //! which is harmless because post ids are derived from the platform's ids.
 //!
+//! An item that cannot become a post is dead-lettered once: cursors keep a
+//! bounded [`RejectMemory`] of what they rejected, because a bad item without
+//! a readable timestamp never falls behind the mark and would otherwise be
+//! dead-lettered again by every poll that finds it on the newest page.
+//!
 //! Posts get their `source` (and so their id) from the *platform namespace*
 //! (`mastodon:{instance}`, `reddit`, `bluesky`, …) rather than from the
 //! configured source, so a status seen by a hashtag source and a search
@@ -29,13 +34,16 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use smo_proto::{AccountId, Author, Engagement, Post, PostId, SCHEMA_VERSION};
 
-use crate::http::{Rate, Validators};
+use crate::credentials::Secret;
+use crate::http::{HttpRequest, Rate, Validators};
 use crate::{IngestError, Rejected, SourceBatch};
 
 /// Longest raw input kept in a dead letter.
 const MAX_RAW_BYTES: usize = 16 * 1024;
 /// Ids kept in a mark (items sharing the mark's timestamp).
 const MAX_MARK_IDS: usize = 200;
+/// Rejected items a cursor remembers (the oldest are forgotten first).
+const MAX_REJECTED: usize = 200;
 
 /// Fields every polled source's config has: how often, and how fast its
 /// host may be asked.
@@ -73,6 +81,57 @@ pub(crate) fn check_url(key: &str, value: &str) -> Result<(), (String, String)> 
 /// Checks a page count.
 pub(crate) fn check_positive(key: &str, value: u64) -> Result<(), (String, String)> {
     if value == 0 { Err((key.to_owned(), "must be at least 1".into())) } else { Ok(()) }
+}
+
+/// Checks the keys every polled source has: `interval_secs` and
+/// `requests_per_minute`.
+pub(crate) fn check_schedule(
+    interval_secs: u64,
+    requests_per_minute: Option<f64>,
+) -> Result<(), (String, String)> {
+    check_positive("interval_secs", interval_secs)?;
+    check_rate(requests_per_minute)
+}
+
+/// Checks the keys of a newest-first (scanned) source: `initial_pages`,
+/// `max_pages` and its schedule.
+pub(crate) fn check_scan(
+    initial_pages: u32,
+    max_pages: u32,
+    interval_secs: u64,
+    requests_per_minute: Option<f64>,
+) -> Result<(), (String, String)> {
+    check_positive("initial_pages", initial_pages.into())?;
+    check_positive("max_pages", max_pages.into())?;
+    check_schedule(interval_secs, requests_per_minute)
+}
+
+/// Default `initial_pages` of scanned sources: a new source starts with one
+/// page of history.
+pub(crate) fn default_initial_pages() -> u32 {
+    1
+}
+
+/// Default `max_pages` of scanned sources.
+pub(crate) fn default_max_pages() -> u32 {
+    10
+}
+
+/// A GET of a JSON API, with the source's token and host rate.
+pub(crate) fn json_request(
+    url: Url,
+    token: Option<&Secret>,
+    requests_per_minute: Option<f64>,
+) -> HttpRequest {
+    HttpRequest::get(url)
+        .header("accept", "application/json")
+        .bearer(token)
+        .rate(rate_of(requests_per_minute))
+}
+
+/// The batch of a 304: nothing new, the cursor unchanged.
+pub(crate) fn unchanged(cursor: Option<&str>) -> SourceBatch {
+    SourceBatch { next_cursor: cursor.map(str::to_owned), exhausted: true, ..SourceBatch::default() }
 }
 
 /// A post as a connector reads it, before it gets its derived ids.
@@ -207,6 +266,60 @@ pub(crate) fn write_cursor<T: Serialize>(cursor: &T) -> String {
     serde_json::to_string(cursor).unwrap_or_default()
 }
 
+/// Whether platform id `a` is newer than `b`, for ids that are counters
+/// written as digits (Mastodon's decimal snowflakes, Reddit's base 36): a
+/// longer id is newer, ids of one length compare as text.
+pub(crate) fn id_after(a: &str, b: &str) -> bool {
+    (a.len(), a) > (b.len(), b)
+}
+
+/// Digests of the items a source dead-lettered lately, kept in its cursor so
+/// that an item which keeps coming back (a post without a readable timestamp
+/// on the newest page, a malformed comment in a thread read whole every poll)
+/// is dead-lettered once rather than on every poll. Items are known by their
+/// platform id when one can be read, else by a digest of the whole item.
+/// Bounded: the oldest are forgotten first.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub(crate) struct RejectMemory(Vec<String>);
+
+impl RejectMemory {
+    /// True when nothing is remembered (so cursors can omit it).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Dead-letters `raw` into `batch` unless an earlier poll already did
+    /// (`id`: the item's platform id, if it could be read), and remembers it.
+    pub fn reject(
+        &mut self,
+        batch: &mut SourceBatch,
+        id: Option<&str>,
+        location: String,
+        raw: &serde_json::Value,
+        reason: impl Into<String>,
+    ) {
+        let key = match id.map(str::trim).filter(|id| !id.is_empty()) {
+            Some(id) => digest(&format!("id:{id}")),
+            None => digest(&format!("raw:{raw}")),
+        };
+        if self.0.contains(&key) {
+            return;
+        }
+        batch.rejected.push(rejected(location, raw, reason));
+        self.0.push(key);
+        if self.0.len() > MAX_REJECTED {
+            self.0.remove(0);
+        }
+    }
+}
+
+/// The text at `path` (object keys) in `raw`, for reading an item's id even
+/// when the item as a whole cannot be parsed.
+pub(crate) fn raw_str<'a>(raw: &'a serde_json::Value, path: &[&str]) -> Option<&'a str> {
+    path.iter().try_fold(raw, |value, key| value.get(key))?.as_str()
+}
+
 /// Validators remembered for one URL (by digest, since URLs may hold keys).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Conditional {
@@ -269,6 +382,9 @@ pub(crate) struct ScanCursor {
     /// Validators of the first page of the last completed scan.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conditional: Option<Conditional>,
+    /// Items dead-lettered lately (see [`RejectMemory`]).
+    #[serde(default, skip_serializing_if = "RejectMemory::is_empty")]
+    pub rejected: RejectMemory,
 }
 
 /// How far scans go back.
@@ -337,7 +453,13 @@ impl ScanCursor {
         match next_page {
             Some(page) if !reached_mark && pages < limit.max(1) => {
                 let scan = Scan { top, page, pages, conditional };
-                (kept, ScanCursor { mark, scan: Some(scan), conditional: self.conditional.clone() }, false)
+                let next = ScanCursor {
+                    mark,
+                    scan: Some(scan),
+                    conditional: self.conditional.clone(),
+                    rejected: self.rejected.clone(),
+                };
+                (kept, next, false)
             }
             more => {
                 if mark.is_some() && !reached_mark && more.is_some() {
@@ -348,7 +470,7 @@ impl ScanCursor {
                     );
                 }
                 let mark = Some(merge(mark, top));
-                (kept, ScanCursor { mark, scan: None, conditional }, true)
+                (kept, ScanCursor { mark, scan: None, conditional, rejected: self.rejected.clone() }, true)
             }
         }
     }
@@ -457,11 +579,40 @@ mod tests {
             mark: Some(Mark { at: 5, ids: vec!["x".into()] }),
             scan: Some(Scan { top: Mark::default(), page: "t".into(), pages: 2, conditional: None }),
             conditional: None,
+            rejected: RejectMemory(vec!["0123456789abcdef".into()]),
         };
         let text = write_cursor(&cursor);
         assert_eq!(read_cursor::<ScanCursor>("s", Some(&text)).expect("valid"), cursor);
         assert!(matches!(read_cursor::<ScanCursor>("s", Some("1234")), Err(IngestError::BadCursor { .. })));
         assert_eq!(read_cursor::<ScanCursor>("s", None).expect("valid"), ScanCursor::default());
+    }
+
+    #[test]
+    fn a_rejected_item_is_dead_lettered_once_and_the_memory_is_bounded() {
+        let bad = serde_json::json!({"id": "7", "created_at": "soon"});
+        let mut memory = RejectMemory::default();
+        let mut batch = SourceBatch::default();
+        memory.reject(&mut batch, Some("7"), "item 0".into(), &bad, "unreadable time");
+        memory.reject(&mut batch, Some(" 7 "), "item 3".into(), &bad, "unreadable time");
+        assert_eq!(batch.rejected.len(), 1, "the same id again is not dead-lettered again");
+        let anonymous = serde_json::json!({"text": "no id at all"});
+        memory.reject(&mut batch, None, "item 1".into(), &anonymous, "missing id");
+        memory.reject(&mut batch, Some(""), "item 1".into(), &anonymous, "missing id");
+        assert_eq!(batch.rejected.len(), 2, "an item without id is known by its digest");
+
+        // The memory survives the cursor's round trip and forgets the oldest.
+        let cursor = ScanCursor { rejected: memory, ..ScanCursor::default() };
+        let mut memory =
+            read_cursor::<ScanCursor>("s", Some(&write_cursor(&cursor))).expect("valid").rejected;
+        for n in 0..MAX_REJECTED {
+            memory.reject(&mut SourceBatch::default(), Some(&format!("other-{n}")), "x".into(), &bad, "r");
+        }
+        assert_eq!(memory.0.len(), MAX_REJECTED);
+        let mut again = SourceBatch::default();
+        memory.reject(&mut again, Some("7"), "item 0".into(), &bad, "unreadable time");
+        assert_eq!(again.rejected.len(), 1, "forgotten after {MAX_REJECTED} newer rejects");
+        assert!(id_after("110", "99") && id_after("lx0a010", "lx0a00z") && !id_after("1", "1"));
+        assert_eq!(raw_str(&serde_json::json!({"data": {"name": "t3_x"}}), &["data", "name"]), Some("t3_x"));
     }
 
     #[test]

@@ -12,11 +12,11 @@ use serde::Deserialize;
 use smo_proto::AccountId;
 
 use super::{
-    Conditional, Keyed, NewPost, ScanCursor, ScanLimits, check_positive, check_rate, check_url, item, millis,
-    parse_time, push_post, rate_of, read_cursor, rejected, write_cursor,
+    Conditional, Keyed, NewPost, ScanCursor, ScanLimits, check_scan, check_url, item, json_request, millis,
+    parse_time, push_post, raw_str, read_cursor, unchanged, write_cursor,
 };
 use crate::credentials::Secret;
-use crate::http::{HttpClient, HttpRequest, join_url};
+use crate::http::{HttpClient, join_url};
 use crate::{IngestError, Source, SourceBatch};
 
 /// Configuration of a YouTube source: `channel_id` or `video_id`, and a key.
@@ -36,7 +36,7 @@ pub struct YouTubeConfig {
     pub search_terms: Option<String>,
     /// API key inline (prefer `key_env`).
     #[serde(default)]
-    pub key: Option<String>,
+    pub key: Option<Secret>,
     /// Environment variable holding the API key, e.g. `SMO_YT_KEY`.
     #[serde(default)]
     pub key_env: Option<String>,
@@ -47,7 +47,7 @@ pub struct YouTubeConfig {
     #[serde(default = "default_max_results")]
     pub max_results: u32,
     /// Pages a new source reads back.
-    #[serde(default = "default_initial_pages")]
+    #[serde(default = "super::default_initial_pages")]
     pub initial_pages: u32,
     /// Pages a poll reads back at most to catch up.
     #[serde(default = "default_max_pages")]
@@ -66,9 +66,6 @@ fn default_base_url() -> String {
 fn default_max_results() -> u32 {
     100
 }
-fn default_initial_pages() -> u32 {
-    1
-}
 fn default_max_pages() -> u32 {
     5
 }
@@ -85,16 +82,13 @@ impl YouTubeConfig {
             (true, false) | (false, true) => {}
             _ => return Err(("channel_id".into(), "set exactly one of channel_id or video_id".into())),
         }
-        if !set(&self.key) && !set(&self.key_env) {
+        if self.key.as_ref().is_none_or(Secret::is_blank) && !set(&self.key_env) {
             return Err(("key_env".into(), "an API key is required: set key_env (or key)".into()));
         }
         if !(1..=100).contains(&self.max_results) {
             return Err(("max_results".into(), "must be between 1 and 100".into()));
         }
-        check_positive("initial_pages", self.initial_pages.into())?;
-        check_positive("max_pages", self.max_pages.into())?;
-        check_positive("interval_secs", self.interval_secs)?;
-        check_rate(self.requests_per_minute)
+        check_scan(self.initial_pages, self.max_pages, self.interval_secs, self.requests_per_minute)
     }
 }
 
@@ -116,17 +110,14 @@ impl YouTubeSource {
         http: Arc<HttpClient>,
     ) -> Result<Self, IngestError> {
         let name = format!("youtube:{}", config.name);
-        config.validate().map_err(|(key, reason)| IngestError::Config {
-            source_name: name.clone(),
-            key,
-            reason,
-        })?;
-        let key = Secret::resolve(&name, config.key.as_deref(), "key_env", config.key_env.as_deref())?
-            .ok_or_else(|| IngestError::Config {
-                source_name: name.clone(),
-                key: "key_env".into(),
-                reason: "no API key".into(),
-            })?;
+        config.validate().map_err(IngestError::invalid_config(&name))?;
+        let key =
+            crate::credentials::resolve(&name, config.key.as_ref(), "key_env", config.key_env.as_deref())?
+                .ok_or_else(|| IngestError::Config {
+                    source_name: name.clone(),
+                    key: "key_env".into(),
+                    reason: "no API key".into(),
+                })?;
         Ok(Self { name, account, config, key, http })
     }
 
@@ -245,21 +236,16 @@ impl Source for YouTubeSource {
         let url = self.page_url(state.page())?;
         let mut keyed_url = url.clone();
         keyed_url.query_pairs_mut().append_pair("key", self.key.expose());
-        let request = HttpRequest::get(keyed_url)
-            .header("accept", "application/json")
-            .rate(rate_of(self.config.requests_per_minute))
+        let request = json_request(keyed_url, None, self.config.requests_per_minute)
             .validators(state.validators_for(&url));
         let response = self.http.get(&self.name, &request).await?;
         if response.not_modified() {
-            return Ok(SourceBatch {
-                next_cursor: cursor.map(str::to_owned),
-                exhausted: true,
-                ..Default::default()
-            });
+            return Ok(unchanged(cursor));
         }
         let list: ThreadList = response.json(&self.name)?;
         let mut batch = SourceBatch::default();
         let mut keyed = Vec::new();
+        let mut memory = state.rejected.clone();
         for (index, raw) in list.items.iter().enumerate() {
             let location = format!("{} item {index}", response.url);
             match item::<Thread>(raw) {
@@ -269,9 +255,11 @@ impl Source for YouTubeSource {
                         id: thread.id.clone(),
                         item: (location, raw, thread),
                     }),
-                    None => batch.rejected.push(rejected(location, raw, "unreadable publishedAt")),
+                    None => {
+                        memory.reject(&mut batch, Some(&thread.id), location, raw, "unreadable publishedAt")
+                    }
                 },
-                Err(reason) => batch.rejected.push(rejected(location, raw, reason)),
+                Err(reason) => memory.reject(&mut batch, raw_str(raw, &["id"]), location, raw, reason),
             }
         }
         let limits =
@@ -279,7 +267,8 @@ impl Source for YouTubeSource {
         let conditional =
             if state.page().is_none() { Conditional::of(&url, &response.validators) } else { None };
         let next_page = list.next_page_token.filter(|t| !t.is_empty());
-        let (kept, next, exhausted) = state.advance(&self.name, keyed, next_page, conditional, limits);
+        let (kept, mut next, exhausted) = state.advance(&self.name, keyed, next_page, conditional, limits);
+        next.rejected = memory;
         for (location, raw, thread) in kept {
             push_post(&mut batch, thread.into_new_post().build(&self.account, "youtube"), location, raw);
         }

@@ -100,9 +100,9 @@ async fn search_posts_pages_by_cursor_and_reads_replies() {
     // Caught up: the first page holds only posts already taken.
     let again = drain(&mut source, drained.cursor.clone()).await;
     assert!(again.posts.is_empty());
-    // An item that cannot be placed in time is refused again whenever it is
-    // on the first page: a dead letter per poll, never a stuck source.
-    assert_eq!(again.rejected.len(), 1);
+    // The item that cannot become a post is on the first page again, but it
+    // was dead-lettered once: the cursor remembers it.
+    assert!(again.rejected.is_empty(), "{:?}", again.rejected);
     assert_eq!(again.polls, 1);
 }
 

@@ -1,8 +1,9 @@
 //! Shared test plumbing: a local server with scripted faults and a request
-//! log, fixtures, a fast HTTP client, draining a source, and an in-memory bus.
+//! log, fixtures, a fast HTTP client, draining a source, an in-memory bus,
+//! and a log capture.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -295,4 +296,69 @@ impl Bus for RecordingBus {
     async fn queue_depth(&self, _queue: &str) -> Result<u64, BusError> {
         Ok(0)
     }
+}
+
+/// Every tracing event (level, target, message and fields, as a subscriber
+/// printing them would show) emitted on this thread while the guard lives;
+/// tests use it to prove a credential never reaches a log line.
+pub struct CapturedLogs {
+    lines: Arc<Mutex<Vec<String>>>,
+    _guard: tracing::subscriber::DefaultGuard,
+}
+
+impl CapturedLogs {
+    pub fn text(&self) -> String {
+        self.lines.lock().unwrap().join("\n")
+    }
+}
+
+/// Starts capturing (for `#[tokio::test]`, whose runtime and server run on
+/// the test's thread).
+pub fn capture_logs() -> CapturedLogs {
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let subscriber = LineSubscriber { lines: Arc::clone(&lines), spans: AtomicU64::new(1) };
+    CapturedLogs { lines, _guard: tracing::subscriber::set_default(subscriber) }
+}
+
+struct LineSubscriber {
+    lines: Arc<Mutex<Vec<String>>>,
+    spans: AtomicU64,
+}
+
+/// Writes fields as `name=value`.
+struct Fields(String);
+
+impl tracing::field::Visit for Fields {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0.push_str(&format!(" {}={value:?}", field.name()));
+    }
+}
+
+impl tracing::Subscriber for LineSubscriber {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn max_level_hint(&self) -> Option<tracing::level_filters::LevelFilter> {
+        Some(tracing::level_filters::LevelFilter::TRACE)
+    }
+    fn new_span(&self, span: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        let mut fields = Fields(format!("span {}", span.metadata().name()));
+        span.record(&mut fields);
+        self.lines.lock().unwrap().push(fields.0);
+        tracing::span::Id::from_u64(self.spans.fetch_add(1, Ordering::SeqCst))
+    }
+    fn record(&self, _: &tracing::span::Id, values: &tracing::span::Record<'_>) {
+        let mut fields = Fields("span record".into());
+        values.record(&mut fields);
+        self.lines.lock().unwrap().push(fields.0);
+    }
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        let meta = event.metadata();
+        let mut fields = Fields(format!("{} {}", meta.level(), meta.target()));
+        event.record(&mut fields);
+        self.lines.lock().unwrap().push(fields.0);
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
 }

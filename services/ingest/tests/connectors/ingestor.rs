@@ -1,6 +1,6 @@
 //! The ingest loop: the cursor moves only after the broker confirmed, a
 //! failing source is marked unhealthy while the others keep running, a hung
-//! poll times out.
+//! poll times out, a long backfill does not hold up polled sources.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,10 +12,13 @@ use axum::Router;
 use axum::extract::Query;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use smo_ingest::scheduler::poll_forever;
+use smo_bus::{Bus, BusError, ConsumeSpec, Consumer, OutgoingMessage, QueueSpec};
+use smo_ingest::scheduler::{poll_forever, run_sources};
 use smo_ingest::{
-    HackerNewsConfig, IngestError, Ingestor, MemoryCheckpoints, Source, SourceBatch, SourceConfig,
+    FileSourceConfig, HackerNewsConfig, IngestError, Ingestor, MemoryCheckpoints, Source, SourceBatch,
+    SourceConfig,
 };
+use smo_proto::Post;
 use tokio::sync::watch;
 
 use crate::common::{Fault, RecordingBus, account, fast_client, fixture_json, serve};
@@ -130,4 +133,94 @@ async fn a_hung_poll_times_out_instead_of_holding_the_worker() {
     let err = ingestor.run_until_exhausted(&mut Hung, &|| false).await.unwrap_err();
     assert!(matches!(err, IngestError::Timeout { .. }), "{err}");
     assert!(checkpoints.get(&account(), "test:hung").unwrap().last_error.unwrap().contains("did not finish"));
+}
+
+/// A bus that holds back the posts of file sources until the test opens its
+/// gate, standing for a backfill too long to finish before polling is due.
+struct GatedBus {
+    inner: RecordingBus,
+    open: watch::Receiver<bool>,
+}
+
+#[async_trait]
+impl Bus for GatedBus {
+    async fn declare_exchange(&self, name: &str) -> Result<(), BusError> {
+        self.inner.declare_exchange(name).await
+    }
+    async fn declare_queue(&self, spec: &QueueSpec) -> Result<(), BusError> {
+        self.inner.declare_queue(spec).await
+    }
+    async fn bind(&self, queue: &str, exchange: &str, pattern: &str) -> Result<(), BusError> {
+        self.inner.bind(queue, exchange, pattern).await
+    }
+    async fn publish(&self, exchange: &str, messages: &[OutgoingMessage]) -> Result<(), BusError> {
+        let from_file = messages.iter().any(|m| {
+            serde_json::from_slice::<Post>(&m.payload).is_ok_and(|post| post.source.starts_with("file:"))
+        });
+        if from_file {
+            let mut open = self.open.clone();
+            open.wait_for(|open| *open).await.map_err(|_| BusError::Connection("gate dropped".into()))?;
+        }
+        self.inner.publish(exchange, messages).await
+    }
+    async fn consume(&self, spec: &ConsumeSpec) -> Result<Box<dyn Consumer>, BusError> {
+        self.inner.consume(spec).await
+    }
+    async fn queue_depth(&self, queue: &str) -> Result<u64, BusError> {
+        self.inner.queue_depth(queue).await
+    }
+}
+
+/// Waits until `done` holds; a generous cap turns a hang into a failure.
+async fn until(what: &str, done: impl Fn() -> bool) {
+    let waited = tokio::time::timeout(Duration::from_secs(60), async {
+        while !done() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert!(waited.is_ok(), "never happened: {what}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_backfill_does_not_hold_up_polled_sources() {
+    let server = serve(Router::new().route("/api/v1/search_by_date", get(hits))).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("archive.ndjson");
+    let lines: String = (0..3)
+        .map(|i| {
+            format!(
+                "{{\"id\": \"a{i}\", \"text\": \"old complaint {i}\", \"author_handle\": \"u{i}\", \"created_at\": \"2025-01-0{}T10:00:00Z\"}}\n",
+                i + 1
+            )
+        })
+        .collect();
+    std::fs::write(&path, lines).unwrap();
+    let file =
+        SourceConfig::File(FileSourceConfig { name: "archive".into(), path, format: None, batch_size: 1 });
+
+    let (gate, open) = watch::channel(false);
+    let bus = Arc::new(GatedBus { inner: RecordingBus::default(), open });
+    let checkpoints = Arc::new(MemoryCheckpoints::default());
+    let ingestor = Arc::new(Ingestor::new(account(), bus.clone(), checkpoints.clone()));
+    let (stop, stopped) = watch::channel(false);
+    // The backfill comes first, as in the config; it cannot publish yet.
+    let run = tokio::spawn(run_sources(ingestor, vec![file, hn(&server.base, "hn")], fast_client(), stopped));
+
+    let polled = || checkpoints.get(&account(), "hackernews:hn").is_some_and(|s| s.posts_fetched == 5);
+    until("the polled source publishes while the backfill is in progress", polled).await;
+    assert_eq!(
+        checkpoints.get(&account(), "file:archive").and_then(|s| s.cursor),
+        None,
+        "the backfill is still held at its first batch"
+    );
+
+    gate.send(true).unwrap();
+    let backfilled = || checkpoints.get(&account(), "file:archive").is_some_and(|s| s.posts_fetched == 3);
+    until("the backfill finishes", backfilled).await;
+    stop.send(true).unwrap();
+    tokio::time::timeout(Duration::from_secs(30), run).await.expect("stops on shutdown").unwrap();
+    let posts = bus.inner.posts();
+    assert_eq!(posts.iter().filter(|p| p.source == "file:archive").count(), 3);
+    assert_eq!(posts.iter().filter(|p| p.source == "hackernews").count(), 5, "polled once (ids are stable)");
 }

@@ -11,12 +11,12 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::Value;
-use smo_ingest::{IngestError, MastodonConfig, MastodonSource, Source};
+use smo_ingest::{IngestError, Ingestor, MastodonConfig, MastodonSource, MemoryCheckpoints, Source};
 use smo_proto::PostId;
 
 use crate::common::{
-    Fault, TestServer, account, check_fault_handling, drain, fast_client, fixture, fixture_json, serve,
-    with_etag,
+    Fault, RecordingBus, TestServer, account, capture_logs, check_fault_handling, drain, fast_client,
+    fixture, fixture_json, serve, with_etag,
 };
 
 const FIRST: u64 = 113_000_000_000_000_000;
@@ -73,6 +73,36 @@ async fn tag_timeline(
     page(&instance, &format!("/api/v1/timelines/tag/{tag}"), &params, &headers)
 }
 
+/// The token the test instance accepts for list timelines.
+const TOKEN: &str = "list-token-S3cr3t-9f2a";
+
+/// A list timeline: the token's owner's list, so Mastodon answers 401 with
+/// its OAuth error without a valid bearer token.
+async fn list_timeline(
+    State(instance): State<Instance>,
+    Path(id): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let bearer = format!("Bearer {TOKEN}");
+    if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(bearer.as_str()) {
+        let mut response = (
+            axum::http::StatusCode::UNAUTHORIZED,
+            [("content-type", "application/json; charset=utf-8")],
+            r#"{"error":"The access token is invalid"}"#,
+        )
+            .into_response();
+        response.headers_mut().insert(
+            "www-authenticate",
+            r#"Bearer realm="Doorkeeper", error="invalid_token", error_description="The access token is invalid""#
+                .parse()
+                .unwrap(),
+        );
+        return response;
+    }
+    page(&instance, &format!("/api/v1/timelines/list/{id}"), &params, &headers)
+}
+
 async fn lookup(Query(params): Query<HashMap<String, String>>) -> Response {
     match params.get("acct").map(String::as_str) {
         Some("skyways") => {
@@ -114,6 +144,7 @@ async fn instance(visible: usize) -> (TestServer, Instance) {
     };
     let router = Router::new()
         .route("/api/v1/timelines/tag/{tag}", get(tag_timeline))
+        .route("/api/v1/timelines/list/{id}", get(list_timeline))
         .route("/api/v1/accounts/lookup", get(lookup))
         .route("/api/v1/accounts/{id}/statuses", get(account_statuses))
         .route("/api/v2/search", get(search))
@@ -199,6 +230,80 @@ async fn hashtag_timeline_pages_forward_by_min_id_and_link_headers() {
     assert_eq!(server.last().status, 304, "the tip is asked for conditionally");
     assert!(server.last().headers.contains_key("if-none-match"));
     assert_eq!(fourth.cursor, third.cursor);
+}
+
+#[tokio::test]
+async fn list_timeline_sends_the_token_only_in_the_authorization_header() {
+    let logs = capture_logs();
+    let (server, instance) = instance(3).await;
+    let config = MastodonConfig {
+        hashtag: None,
+        list_id: Some("42".into()),
+        token: Some(TOKEN.into()),
+        ..config(&server.base)
+    };
+    let mut source = MastodonSource::new(account(), config.clone(), fast_client()).unwrap();
+    assert!(!format!("{config:?} {source:?}").contains(TOKEN), "a printed config or source hides the token");
+
+    // A new source starts at the newest page; its cursor is the newest id.
+    let id = |n: u64| (FIRST + n).to_string();
+    let first = drain(&mut source, None).await;
+    assert_eq!(first.native_ids(), [id(3), id(2), id(1)]);
+    assert!(
+        first.cursor.as_deref().unwrap().contains(&format!("\"min_id\":\"{}\"", id(3))),
+        "{:?}",
+        first.cursor
+    );
+
+    // Five more statuses (and a 503 on the way, retried and logged): pages of
+    // three right after the cursor (`min_id`), the next one named by the
+    // `Link: <…?min_id=…>; rel="prev"` header of the page before.
+    instance.visible.store(8, Ordering::SeqCst);
+    server.push(Fault::html(503, "503 Service Temporarily Unavailable"));
+    let second = drain(&mut source, first.cursor.clone()).await;
+    assert_eq!(second.native_ids(), [id(6), id(4), id(8)]);
+    let asked: Vec<String> = server.log().iter().map(|l| l.path_and_query.clone()).collect();
+    assert!(asked.contains(&format!("/api/v1/timelines/list/42?limit=3&min_id={}", id(3))), "{asked:?}");
+    assert!(asked.contains(&format!("/api/v1/timelines/list/42?limit=3&min_id={}", id(6))), "{asked:?}");
+    let third = drain(&mut source, second.cursor.clone()).await;
+    assert!(third.posts.is_empty());
+    assert!(
+        third.cursor.as_deref().unwrap().contains(&id(8)),
+        "the cursor ends at the newest: {:?}",
+        third.cursor
+    );
+
+    // Every request carried the token in `Authorization`, none in its URL.
+    for logged in server.log() {
+        assert_eq!(logged.headers.get("authorization").unwrap(), &format!("Bearer {TOKEN}"));
+        assert!(!logged.path_and_query.contains(TOKEN));
+    }
+
+    // A wrong token: a clear 401 on the source's health, without the token.
+    const WRONG: &str = "wrong-token-77c1";
+    let checkpoints = Arc::new(MemoryCheckpoints::default());
+    let ingestor = Ingestor::new(account(), Arc::new(RecordingBus::default()), checkpoints.clone());
+    let mut wrong =
+        MastodonSource::new(account(), MastodonConfig { token: Some(WRONG.into()), ..config }, fast_client())
+            .unwrap();
+    let error = ingestor.run_until_exhausted(&mut wrong, &|| false).await.unwrap_err();
+    assert!(
+        error.to_string().contains("401") && error.to_string().contains("The access token is invalid"),
+        "{error}"
+    );
+    let health = checkpoints.get(&account(), "mastodon:tag").unwrap().last_error.unwrap();
+    assert!(!health.contains(WRONG) && !error.to_string().contains(WRONG), "{health}");
+
+    let logged = logs.text();
+    assert!(logged.contains("retrying request") && logged.contains("/api/v1/timelines/list/42"), "{logged}");
+    assert!(!logged.contains(TOKEN) && !logged.contains(WRONG), "a token was logged:\n{logged}");
+}
+
+#[test]
+fn a_list_timeline_needs_a_token() {
+    let list = MastodonConfig { hashtag: None, list_id: Some("42".into()), ..config("https://m.example") };
+    assert_eq!(list.validate().unwrap_err().0, "token_env");
+    assert!(MastodonConfig { token_env: Some("SMO_MASTODON_TOKEN".into()), ..list }.validate().is_ok());
 }
 
 #[tokio::test]

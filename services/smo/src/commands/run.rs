@@ -60,19 +60,9 @@ pub async fn run(config: &Path, args: RunArgs) -> anyhow::Result<()> {
             let (bus, store, account) = (pipeline.bus.clone(), pipeline.store.clone(), account.clone());
             let stop = shutdown.subscribe();
             tasks.spawn(async move {
-                match stages::ingest::run_file_sources(
-                    &account,
-                    &sources,
-                    bus.clone(),
-                    store.clone(),
-                    stop.clone(),
-                )
-                .await
-                {
-                    Ok(stats) => tracing::info!(%account, ?stats, "file sources done"),
-                    Err(error) => tracing::error!(%account, %error, "file ingest failed"),
-                }
-                stages::ingest::poll_http_sources(account, sources, bus, store, stop.clone()).await;
+                // File backfills run alongside the polled sources, so a long
+                // backfill does not hold up polling.
+                stages::ingest::run_sources(account, sources, bus, store, stop.clone()).await;
                 // A worker process stays up until told to stop, also when its
                 // sources are done: supervisors treat an exit as a failure.
                 let mut stop = stop;

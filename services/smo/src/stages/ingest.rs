@@ -4,7 +4,8 @@
 //! the end (resuming from their cursor); polled sources (HTTP JSON,
 //! Mastodon, Reddit, Hacker News, Bluesky, feeds, YouTube) run on their own
 //! interval until shutdown, a failing one marked unhealthy while the others
-//! go on; webhooks are served on their listen address, shared by every
+//! go on; under [`run_sources`] both run at the same time, each source in its
+//! own task. Webhooks are served on their listen address, shared by every
 //! account of the process that names it.
 
 use std::collections::HashMap;
@@ -87,10 +88,13 @@ pub async fn run_file_sources(
     Ok(total)
 }
 
-/// Polls every polled source of `account` on its interval and serves its
-/// webhooks until shutdown; a failing source is recorded on its health and
-/// retried with backoff while the others go on.
-pub async fn poll_http_sources(
+/// Runs every source of `account` until shutdown: file backfills (resuming
+/// from their checkpoints) and polled sources at the same time, so a long
+/// backfill does not hold up polling, and its webhooks served. A failing
+/// source is recorded on its health and retried with backoff (a failed
+/// backfill resumes from its checkpoint at the next start) while the others
+/// go on.
+pub async fn run_sources(
     account: AccountId,
     sources: Vec<SourceConfig>,
     bus: SharedBus,
@@ -101,7 +105,7 @@ pub async fn poll_http_sources(
     let http = match HttpClient::shared() {
         Ok(http) => http,
         Err(error) => {
-            tracing::error!(%account, %error, "no HTTP client; polled sources not started");
+            tracing::error!(%account, %error, "no HTTP client; sources not started");
             return;
         }
     };
@@ -111,16 +115,7 @@ pub async fn poll_http_sources(
             tracing::error!(%account, source = %config.source_name(), %error, "webhook not served");
         }
     }
-    let mut tasks = tokio::task::JoinSet::new();
-    for config in sources.into_iter().filter(|s| s.interval().is_some()) {
-        tasks.spawn(scheduler::poll_forever(
-            Arc::clone(&ingestor),
-            config,
-            Arc::clone(&http),
-            shutdown.clone(),
-        ));
-    }
-    while tasks.join_next().await.is_some() {}
+    scheduler::run_sources(ingestor, sources, http, shutdown).await;
 }
 
 /// Listeners of this process by address, each serving a registry that any
@@ -230,6 +225,15 @@ mod tests {
             ),
             ("kind = \"bluesky\"\nname = \"b\"\nsearch = \"x\"\nauthor = \"y\"\n", "sources[0].search"),
             ("kind = \"hackernews\"\nname = \"h\"\nquery = \"x\"\nqeury = \"typo\"\n", "sources[0]"),
+            (
+                "kind = \"reddit\"\nname = \"t\"\nsubreddit = \"x\"\nthread = \"1h0003\"\nsearch = \"y\"\n",
+                "sources[0].thread",
+            ),
+            ("kind = \"reddit\"\nname = \"t\"\nthread = \"1h0003\"\n", "sources[0].subreddit"),
+            (
+                "kind = \"mastodon\"\nname = \"l\"\ninstance = \"https://m.example\"\nlist_id = \"7\"\n",
+                "sources[0].token_env",
+            ),
             ("kind = \"gopher\"\nname = \"g\"\n", "sources[0]"),
         ];
         for (source, key) in cases {
@@ -237,5 +241,21 @@ mod tests {
             let err = parse(&text).expect_err(source);
             assert!(err.to_string().contains(&format!("accounts[0].{key}")), "{source:?}: {err}");
         }
+    }
+
+    #[test]
+    fn a_reddit_thread_parses_and_inline_tokens_never_print() {
+        let text = format!(
+            "{ACCOUNT}kind = \"reddit\"\nname = \"launch\"\nsubreddit = \"skyways\"\nthread = \"t3_1h0003\"\nlimit = 500\n\
+             token = \"reddit-inline-s3cret\"\n\
+             [[accounts.sources]]\nkind = \"mastodon\"\nname = \"team\"\ninstance = \"https://m.example\"\nlist_id = \"7\"\n\
+             token = \"mastodon-inline-s3cret\"\n"
+        );
+        let settings = parse(&text).expect("valid");
+        let sources = &settings.accounts[0].sources;
+        assert_eq!(sources[0].source_name(), "reddit:launch");
+        assert_eq!(sources[0].interval().map(|i| i.as_secs()), Some(300));
+        let printed = format!("{sources:?}");
+        assert!(printed.contains("1h0003") && !printed.contains("s3cret"), "{printed}");
     }
 }
