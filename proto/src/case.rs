@@ -195,6 +195,28 @@ pub enum CaseEventKind {
     Responded {
         /// The agent who answered.
         agent: String,
+        /// The recorded reply, when the answer went through smo (not when an
+        /// agent only marked the case as answered elsewhere).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_id: Option<i64>,
+    },
+    /// The client's system confirmed it received a reply.
+    ReplyDelivered {
+        /// The reply.
+        reply_id: i64,
+    },
+    /// Sending a reply failed for good (rejected, or retries exhausted): the
+    /// customer has not got it, so an agent must act.
+    ReplyFailed {
+        /// The reply.
+        reply_id: i64,
+        /// The last error.
+        error: String,
+    },
+    /// An internal note was written on the case (never sent to the customer).
+    NoteAdded {
+        /// The note.
+        note_id: i64,
     },
     /// An SLA target was missed.
     SlaBreached {

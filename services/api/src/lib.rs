@@ -6,7 +6,8 @@
 //! run it in-process on port 0.
 
 pub mod auth;
-mod openapi;
+pub mod openapi;
+mod responses;
 pub mod v1;
 
 use axum::Router;

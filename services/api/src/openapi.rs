@@ -3,8 +3,9 @@
 
 use serde_json::{Value, json};
 
-/// (method, path, summary, who may call it) of every authenticated route.
-const ROUTES: &[(&str, &str, &str, &str)] = &[
+/// (method, path, summary, who may call it) of every authenticated route;
+/// the tenancy test walks this table, so a route missing here is untested.
+pub const ROUTES: &[(&str, &str, &str, &str)] = &[
     (
         "get",
         "/api/v1/accounts/{account}/cases",
@@ -20,7 +21,7 @@ const ROUTES: &[(&str, &str, &str, &str)] = &[
     (
         "get",
         "/api/v1/accounts/{account}/cases/{case_id}",
-        "A case with its thread (messages) and audit log",
+        "A case with its holder, thread (messages), replies with delivery state, notes and audit log",
         "admin, supervisor, agent",
     ),
     (
@@ -44,8 +45,51 @@ const ROUTES: &[(&str, &str, &str, &str)] = &[
     (
         "post",
         "/api/v1/accounts/{account}/cases/{case_id}/respond",
-        "Record a response ({wait_on_customer, reason})",
+        "Mark as answered elsewhere ({wait_on_customer, reason}); replies through smo use reply",
         "admin, supervisor, holding agent",
+    ),
+    (
+        "post",
+        "/api/v1/accounts/{account}/cases/{case_id}/reply",
+        "Reply to the customer ({text} or {canned, variables}, wait_on_customer, idempotency_key or \
+         Idempotency-Key header); 201 new, 200 for a repeated key",
+        "admin, supervisor, holding agent",
+    ),
+    (
+        "post",
+        "/api/v1/accounts/{account}/cases/{case_id}/resolve",
+        "Resolve ({reason})",
+        "admin, supervisor, holding agent",
+    ),
+    (
+        "get",
+        "/api/v1/accounts/{account}/cases/{case_id}/notes",
+        "Internal notes of a case",
+        "admin, supervisor, agent",
+    ),
+    (
+        "post",
+        "/api/v1/accounts/{account}/cases/{case_id}/notes",
+        "Add an internal note ({text}); never sent to the customer",
+        "admin, supervisor, agent",
+    ),
+    (
+        "get",
+        "/api/v1/accounts/{account}/canned",
+        "Canned responses by name and language",
+        "admin, supervisor, agent",
+    ),
+    (
+        "put",
+        "/api/v1/accounts/{account}/canned/{name}/{language}",
+        "Create or replace a canned response ({body} with {{variables}}; language a code or any)",
+        "admin, supervisor",
+    ),
+    (
+        "delete",
+        "/api/v1/accounts/{account}/canned/{name}/{language}",
+        "Delete a canned response",
+        "admin, supervisor",
     ),
     ("get", "/api/v1/accounts/{account}/agents", "Agents with presence and load", "admin, supervisor, agent"),
     (

@@ -3,6 +3,9 @@
 //! confirming they exist), a client token may not touch cases (403), and an
 //! agent acts only on cases they hold (403 naming the holder).
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -20,14 +23,24 @@ use crate::auth::{Denied, Need, authorize, hash_secret};
 /// What the handlers share.
 #[derive(Clone)]
 pub struct ApiState {
-    store: Store,
-    opener: CaseOpener,
+    pub(crate) store: Store,
+    pub(crate) opener: CaseOpener,
+    /// Each account's outbound connector destination (its signed webhook);
+    /// replies of accounts without one are recorded only.
+    pub(crate) reply_destinations: Arc<HashMap<AccountId, String>>,
 }
 
 impl ApiState {
     /// State over `store`; SLA clocks follow each account's stored policy.
     pub fn new(store: Store) -> Self {
-        Self { opener: CaseOpener::new(store.clone()), store }
+        Self { opener: CaseOpener::new(store.clone()), store, reply_destinations: Arc::default() }
+    }
+
+    /// Sends replies of each listed account to its destination (the
+    /// account's outbound webhook) through the outbox.
+    pub fn with_reply_destinations(mut self, destinations: HashMap<AccountId, String>) -> Self {
+        self.reply_destinations = Arc::new(destinations);
+        self
     }
 }
 
@@ -94,16 +107,16 @@ fn denied(denied: Denied) -> ApiError {
     }
 }
 
-type ApiResult<T> = Result<T, ApiError>;
+pub(crate) type ApiResult<T> = Result<T, ApiError>;
 
 /// The caller's token and the account they may act on for this request.
-struct Caller {
-    token: TokenRow,
-    account: AccountId,
+pub(crate) struct Caller {
+    pub(crate) token: TokenRow,
+    pub(crate) account: AccountId,
 }
 
 impl Caller {
-    fn actor(&self) -> String {
+    pub(crate) fn actor(&self) -> String {
         self.token
             .agent
             .clone()
@@ -111,7 +124,7 @@ impl Caller {
     }
 
     /// Agents act only on cases they hold.
-    fn check_holder(&self, case: &CaseRow) -> ApiResult<()> {
+    pub(crate) fn check_holder(&self, case: &CaseRow) -> ApiResult<()> {
         if self.token.role != ApiRole::Agent || case.assigned_agent == self.token.agent {
             return Ok(());
         }
@@ -122,7 +135,12 @@ impl Caller {
     }
 }
 
-async fn caller(state: &ApiState, headers: &HeaderMap, account: &str, need: Need) -> ApiResult<Caller> {
+pub(crate) async fn caller(
+    state: &ApiState,
+    headers: &HeaderMap,
+    account: &str,
+    need: Need,
+) -> ApiResult<Caller> {
     let secret = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
@@ -134,7 +152,7 @@ async fn caller(state: &ApiState, headers: &HeaderMap, account: &str, need: Need
     Ok(Caller { token, account })
 }
 
-async fn case_of(state: &ApiState, caller: &Caller, case_id: i64) -> ApiResult<CaseRow> {
+pub(crate) async fn case_of(state: &ApiState, caller: &Caller, case_id: i64) -> ApiResult<CaseRow> {
     state
         .store
         .get_case(&caller.account, case_id)
@@ -155,6 +173,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/accounts/{account}/cases/{case_id}/respond", post(respond))
         .route("/api/v1/accounts/{account}/agents", get(list_agents))
         .route("/api/v1/accounts/{account}/agents/{agent}/presence", put(set_presence))
+        .merge(crate::responses::routes())
         .with_state(state)
 }
 
@@ -218,7 +237,16 @@ async fn case_detail(
     let case = case_of(&state, &caller, case_id).await?;
     let messages = state.store.case_messages(&caller.account, case_id).await?;
     let events = state.store.case_events(&caller.account, case_id).await?;
-    Ok(Json(serde_json::json!({ "case": case, "messages": messages, "events": events })))
+    let replies = state.store.case_replies(&caller.account, case_id).await?;
+    let notes = state.store.case_notes(&caller.account, case_id).await?;
+    Ok(Json(serde_json::json!({
+        "case": case,
+        "holder": case.assigned_agent,
+        "messages": messages,
+        "replies": replies,
+        "notes": notes,
+        "events": events,
+    })))
 }
 
 /// Body of `assign`.
@@ -228,7 +256,7 @@ struct AssignBody {
     reason: Option<String>,
 }
 
-async fn run_command(
+pub(crate) async fn run_command(
     state: &ApiState,
     caller: &Caller,
     case_id: i64,
@@ -290,10 +318,22 @@ async fn set_status(
     caller.check_holder(&case)?;
     let to = CaseStatus::parse(&body.to)
         .ok_or_else(|| ApiError::BadRequest(format!("unknown status {:?}", body.to)))?;
+    change_status(&state, &caller, &case, to, body.reason).await
+}
+
+/// Moves `case` to `to`, with what the account's SLA policy says its clock
+/// does (pause while waiting on the customer, resume after).
+pub(crate) async fn change_status(
+    state: &ApiState,
+    caller: &Caller,
+    case: &CaseRow,
+    to: CaseStatus,
+    reason: Option<String>,
+) -> ApiResult<Json<CaseRow>> {
     let policy = state.opener.policy(&caller.account).await?;
     let now = chrono::Utc::now();
-    let sla = policy.sla.as_ref().map(|sla| sla.clock_for(&case, to, now)).unwrap_or_default();
-    run_command(&state, &caller, case_id, body.reason, CaseAction::SetStatus { to, sla }).await
+    let sla = policy.sla.as_ref().map(|sla| sla.clock_for(case, to, now)).unwrap_or_default();
+    run_command(state, caller, case.id, reason, CaseAction::SetStatus { to, sla }).await
 }
 
 /// Body of `respond`.

@@ -8,6 +8,7 @@
 //! [`CaseOpener::open_batch`] returns `Ok`.
 
 mod calendar;
+mod canned;
 mod error;
 mod new_case;
 mod opener;
@@ -15,13 +16,11 @@ mod policy;
 mod sla;
 
 pub use calendar::{BusinessCalendar, HoursConfig};
+pub use canned::{TemplateError, case_variables, choose, render, template_variables};
 pub use error::{CommunityError, PostRejected};
 pub use new_case::{EXCERPT_MAX_CHARS, new_case_from, new_case_with, text_excerpt};
 pub use opener::{CaseOpener, OpenBatchReport, POLICY_REFRESH, PostOutcome, Upkeep};
-pub use policy::{
-    AccountPolicy, CaseCondition, CommunitySettings, ConditionCompiler, RoutingRule, RoutingRuleConfig,
-    SimpleConditions, level_of,
-};
+pub use policy::{AccountPolicy, CommunitySettings, RoutingRule, RoutingRuleConfig, level_of};
 pub use sla::{
     BREACH_RULE, EscalationRule, EscalationRuleConfig, SlaPolicy, SlaPolicyConfig, TargetConfig, Targets,
 };

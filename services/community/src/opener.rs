@@ -11,7 +11,7 @@ use serde::Serialize;
 use smo_proto::{AccountId, EnrichedPost, Intent, PostId};
 use smo_store::{NewCase, OpenOptions, OpenedCase, Requeued, Store};
 
-use crate::policy::{AccountPolicy, CommunitySettings, ConditionCompiler, SimpleConditions};
+use crate::policy::{AccountPolicy, CommunitySettings};
 use crate::{CommunityError, PostRejected, new_case_with};
 
 /// How long a policy loaded from the store is used before it is read again,
@@ -29,7 +29,6 @@ struct CachedPolicy {
 #[derive(Clone)]
 pub struct CaseOpener {
     store: Store,
-    compiler: Arc<dyn ConditionCompiler>,
     policies: Arc<Mutex<HashMap<AccountId, CachedPolicy>>>,
 }
 
@@ -142,17 +141,9 @@ impl OpenBatchReport {
 
 impl CaseOpener {
     /// An opener writing through `store`; each account's policy is read from
-    /// its stored community settings (refreshed every [`POLICY_REFRESH`]),
-    /// routing conditions compiled with [`SimpleConditions`].
+    /// its stored community settings (refreshed every [`POLICY_REFRESH`]).
     pub fn new(store: Store) -> Self {
-        Self { store, compiler: Arc::new(SimpleConditions), policies: Arc::default() }
-    }
-
-    /// Compiles routing conditions with `compiler` (e.g. the classify rule
-    /// language) instead of [`SimpleConditions`].
-    pub fn with_compiler(mut self, compiler: Arc<dyn ConditionCompiler>) -> Self {
-        self.compiler = compiler;
-        self
+        Self { store, policies: Arc::default() }
     }
 
     /// Uses `policy` for `account` from now on instead of its stored settings.
@@ -171,7 +162,7 @@ impl CaseOpener {
         settings: &CommunitySettings,
         now: DateTime<Utc>,
     ) -> Result<(), CommunityError> {
-        let policy = AccountPolicy::compile(settings, self.compiler.as_ref())?;
+        let policy = AccountPolicy::compile(settings)?;
         let json = serde_json::to_value(settings)
             .map_err(|e| CommunityError::Config(format!("unencodable settings: {e}")))?;
         self.store.put_community_settings(account, &json, now).await?;
@@ -198,7 +189,7 @@ impl CaseOpener {
             None => AccountPolicy::default(),
             Some(json) => serde_json::from_value::<CommunitySettings>(json)
                 .map_err(|e| CommunityError::Config(e.to_string()))
-                .and_then(|settings| AccountPolicy::compile(&settings, self.compiler.as_ref()))
+                .and_then(|settings| AccountPolicy::compile(&settings))
                 .unwrap_or_else(|error| {
                     tracing::warn!(account = %account, %error, "invalid community settings; using defaults");
                     AccountPolicy::default()

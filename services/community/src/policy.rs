@@ -6,77 +6,13 @@
 
 use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
+use smo_classify::rules::{PostView, Rule};
+use smo_classify::text::NormalizedText;
 use smo_proto::{CasePriority, EnrichedPost};
 use smo_store::DEFAULT_REOPEN_WINDOW;
 
 use crate::CommunityError;
 use crate::sla::{SlaPolicy, SlaPolicyConfig};
-
-/// A condition on an enriched post, as a routing rule uses it. The classify
-/// crate's rule language plugs in here through a [`ConditionCompiler`]; the
-/// built-in [`SimpleConditions`] covers field matches meanwhile.
-pub trait CaseCondition: Send + Sync + std::fmt::Debug {
-    /// Whether `post` satisfies the condition.
-    fn matches(&self, post: &EnrichedPost) -> bool;
-}
-
-/// Turns a rule's expression into a condition.
-pub trait ConditionCompiler: Send + Sync {
-    /// Compiles `expression`; the error says why it is invalid.
-    fn compile(&self, expression: &str) -> Result<Box<dyn CaseCondition>, String>;
-}
-
-/// The interim rule syntax: terms joined by `AND`, each `lang:xx`, `tag:x`,
-/// `intent:x`, `author:x` or a bare word the text must contain
-/// (case-insensitive).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SimpleConditions;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Term {
-    Lang(String),
-    Tag(String),
-    Intent(String),
-    Author(String),
-    Word(String),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct AllOf(Vec<Term>);
-
-impl CaseCondition for AllOf {
-    fn matches(&self, post: &EnrichedPost) -> bool {
-        self.0.iter().all(|term| match term {
-            Term::Lang(lang) => post.language.code.eq_ignore_ascii_case(lang),
-            Term::Tag(tag) => post.tags.iter().any(|t| t.eq_ignore_ascii_case(tag)),
-            Term::Intent(intent) => post.intent.as_str() == intent,
-            Term::Author(author) => post.post.author.handle.eq_ignore_ascii_case(author),
-            Term::Word(word) => post.post.text.to_lowercase().contains(word),
-        })
-    }
-}
-
-impl ConditionCompiler for SimpleConditions {
-    fn compile(&self, expression: &str) -> Result<Box<dyn CaseCondition>, String> {
-        let mut terms = Vec::new();
-        for raw in expression.split(" AND ") {
-            let raw = raw.trim();
-            if raw.is_empty() {
-                return Err(format!("empty term in {expression:?}"));
-            }
-            let term = match raw.split_once(':') {
-                Some(("lang", v)) => Term::Lang(v.to_lowercase()),
-                Some(("tag", v)) => Term::Tag(v.to_lowercase()),
-                Some(("intent", v)) => Term::Intent(v.to_lowercase()),
-                Some(("author", v)) => Term::Author(v.trim_start_matches('@').to_lowercase()),
-                Some((field, _)) => return Err(format!("unknown field {field:?}")),
-                None => Term::Word(raw.to_lowercase()),
-            };
-            terms.push(term);
-        }
-        Ok(Box::new(AllOf(terms)))
-    }
-}
 
 /// A routing rule as configured: posts matching `when` go to `team`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,7 +20,9 @@ impl ConditionCompiler for SimpleConditions {
 pub struct RoutingRuleConfig {
     /// A name for logs and errors.
     pub name: String,
-    /// The condition.
+    /// The condition, in the classify crate's rule language (the one topics
+    /// and searches use), e.g. `lang:es AND (refund OR reembolso)` or
+    /// `tag:billing AND intent:complaint`.
     pub when: String,
     /// The team whose queue gets the case.
     pub team: String,
@@ -118,7 +56,7 @@ pub struct RoutingRule {
     /// Its name.
     pub name: String,
     /// Its condition.
-    pub condition: Box<dyn CaseCondition>,
+    pub condition: Rule,
     /// Its team.
     pub team: String,
 }
@@ -151,11 +89,9 @@ impl Default for AccountPolicy {
 }
 
 impl AccountPolicy {
-    /// Compiles `settings`, rule conditions with `compiler`; errors name the key.
-    pub fn compile(
-        settings: &CommunitySettings,
-        compiler: &dyn ConditionCompiler,
-    ) -> Result<Self, CommunityError> {
+    /// Compiles `settings`; errors name the key (and, for a rule, the
+    /// position in it and what was expected there).
+    pub fn compile(settings: &CommunitySettings) -> Result<Self, CommunityError> {
         let routing = settings
             .routing
             .iter()
@@ -164,8 +100,7 @@ impl AccountPolicy {
                 if rule.team.trim().is_empty() {
                     return Err(CommunityError::Config(format!("routing[{i}].team: empty")));
                 }
-                let condition = compiler
-                    .compile(&rule.when)
+                let condition = Rule::parse(&rule.when)
                     .map_err(|why| CommunityError::Config(format!("routing[{i}].when: {why}")))?;
                 Ok(RoutingRule { name: rule.name.clone(), condition, team: rule.team.clone() })
             })
@@ -184,11 +119,21 @@ impl AccountPolicy {
         })
     }
 
-    /// The team whose queue `post`'s case goes to.
+    /// The team whose queue `post`'s case goes to: the first rule that
+    /// matches, else the default team.
     pub fn team_for(&self, post: &EnrichedPost) -> Option<String> {
+        if self.routing.is_empty() {
+            return self.default_team.clone();
+        }
+        let text = NormalizedText::new(&post.post.text);
+        let view = PostView::from_post(&post.post, &text).with_lang(&post.language.code).with_labels(
+            post.tags.iter().map(String::as_str),
+            post.intent.as_str(),
+            post.sentiment.label.as_str(),
+        );
         self.routing
             .iter()
-            .find(|rule| rule.condition.matches(post))
+            .find(|rule| rule.condition.matches(&view))
             .map(|rule| rule.team.clone())
             .or_else(|| self.default_team.clone())
     }

@@ -225,6 +225,49 @@ async fn stored_settings_route_to_teams_and_start_sla_clocks() {
     assert_eq!(team_of("3"), Some((None, CasePriority::Low, None)));
 }
 
+/// Routing conditions are written in the classify crate's rule language:
+/// words with accents folded, OR-groups, NEAR, field and label filters;
+/// first match wins; a broken rule is refused with its position.
+#[test]
+fn routing_conditions_speak_the_rule_language() {
+    let settings: CommunitySettings = serde_json::from_value(serde_json::json!({
+        "routing": [
+            {"name": "legal", "when": "lawyer* OR \"legal action\" OR sue", "team": "legal"},
+            {"name": "es refunds", "when": "lang:es AND (refund OR reembolso OR devolución)", "team": "billing-es"},
+            {"name": "angry vip", "when": "intent:complaint AND sentiment:negative AND tag:vip", "team": "vip"},
+            {"name": "parcels", "when": "parcel NEAR/2 arrived AND NOT lang:es", "team": "logistics"}
+        ],
+        "default_team": "general"
+    }))
+    .expect("settings");
+    let policy = smo_community::AccountPolicy::compile(&settings).expect("compiles");
+    let with = |text: &str, lang: &str, tags: &[&str], intent: Intent| {
+        let mut post = enriched("acme", "1", intent);
+        post.post.text = text.to_owned();
+        post.language.code = lang.to_owned();
+        post.tags = tags.iter().map(|t| (*t).to_owned()).collect();
+        policy.team_for(&post)
+    };
+    let team = |name: &str| Some(name.to_owned());
+    assert_eq!(with("Quiero mi DEVOLUCION ya", "es", &[], Intent::Complaint), team("billing-es"));
+    assert_eq!(with("Quiero mi reembolso", "pt", &[], Intent::Complaint), team("general"));
+    assert_eq!(with("my lawyers will hear of this", "en", &["vip"], Intent::Complaint), team("legal"));
+    assert_eq!(with("worst service ever", "en", &["VIP"], Intent::Complaint), team("vip"));
+    assert_eq!(with("worst service ever", "en", &["VIP"], Intent::Question), team("general"));
+    assert_eq!(with("my parcel never arrived", "en", &[], Intent::Complaint), team("logistics"));
+    assert_eq!(
+        with("my parcel, which I ordered in May, never arrived", "en", &[], Intent::Complaint),
+        team("general")
+    );
+
+    let broken: CommunitySettings = serde_json::from_value(serde_json::json!({
+        "routing": [{"name": "x", "when": "lang:es", "team": "a"}, {"name": "y", "when": "(refund OR", "team": "b"}]
+    }))
+    .expect("settings");
+    let error = smo_community::AccountPolicy::compile(&broken).expect_err("refused").to_string();
+    assert!(error.contains("routing[1].when") && error.contains("at 10"), "{error}");
+}
+
 #[test]
 fn priority_scores_map_to_levels() {
     assert_eq!(level_of(0.9), CasePriority::Urgent);

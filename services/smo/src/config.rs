@@ -120,6 +120,10 @@ pub struct RawAccount {
     /// (`[accounts.community]`); applied with `smo agents sync`.
     #[serde(default)]
     pub community: Option<smo_community::CommunitySettings>,
+    /// Where agents' replies go (`[accounts.outbound]`: the client's signed
+    /// webhook); none: replies are recorded only.
+    #[serde(default)]
+    pub outbound: Option<smo_outbound::OutboundConfig>,
 }
 
 /// `[[accounts.tags]]`.
@@ -174,6 +178,8 @@ pub struct AccountSettings {
     pub roster: smo_store::Roster,
     /// Community settings (routing, SLA, windows).
     pub community: smo_community::CommunitySettings,
+    /// The outbound connector for replies, with its resolved signing secret.
+    pub outbound: Option<(smo_outbound::OutboundConfig, smo_runtime::Secret)>,
 }
 
 impl Settings {
@@ -295,9 +301,19 @@ impl Settings {
                 }
             }
             let community = account.community.unwrap_or_default();
-            smo_community::AccountPolicy::compile(&community, &smo_community::SimpleConditions)
+            smo_community::AccountPolicy::compile(&community)
                 .map_err(|e| ConfigError::invalid(key("community"), e.to_string()))?;
+            let outbound = match account.outbound {
+                Some(config) => {
+                    let secret = config
+                        .validate()
+                        .map_err(|e| ConfigError::invalid(key(&format!("outbound.{}", e.key)), e.reason))?;
+                    Some((config, secret))
+                }
+                None => None,
+            };
             accounts.push(AccountSettings {
+                outbound,
                 name: account.name.unwrap_or_else(|| id.to_string()),
                 id,
                 roster,
@@ -413,6 +429,10 @@ next_response_minutes = 30
 [[accounts.community.sla.escalations]]
 name = "supervisors"
 actions = [{ action = "move_to_team", team = "billing-es" }, { action = "notify", destination = "https://hooks.example/sla" }]
+[accounts.outbound]
+webhook_url = "https://crm.example/smo/replies"
+secret = "whsec-1"
+max_attempts = 5
 "#;
         let settings = parse(text).expect("valid");
         let account = &settings.accounts[0];
@@ -422,6 +442,33 @@ actions = [{ action = "move_to_team", team = "billing-es" }, { action = "notify"
         assert_eq!(account.roster.teams[0].members, ["bea"]);
         assert_eq!(account.community.routing.len(), 1);
         assert!(account.community.sla.is_some());
+        let (outbound, secret) = account.outbound.as_ref().expect("outbound");
+        assert_eq!(
+            (outbound.webhook_url.as_str(), outbound.max_attempts),
+            ("https://crm.example/smo/replies", 5)
+        );
+        assert_eq!(secret.expose(), "whsec-1");
+    }
+
+    /// The commented community example in the shipped `config/smo.toml`
+    /// stays valid: uncommented, it parses and validates.
+    #[test]
+    fn the_shipped_community_example_is_valid() {
+        let shipped = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../config/smo.toml"))
+            .expect("read");
+        let start = shipped.find("# [[accounts.agent_profiles]]").expect("example present");
+        let block: String = shipped[start..]
+            .lines()
+            .take_while(|line| line.starts_with('#'))
+            .map(|line| line.trim_start_matches('#').trim_start())
+            .map(|line| line.replace("secret_env = \"SMO_ACME_AIR_OUTBOUND_SECRET\"", "secret = \"x\""))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let text = format!("[[accounts]]\nid = \"a\"\nagents = [\"ann\"]\n{block}\n");
+        let settings = parse(&text).unwrap_or_else(|error| panic!("{error}\n{text}"));
+        let account = &settings.accounts[0];
+        assert_eq!(account.community.routing.len(), 1);
+        assert!(account.community.sla.is_some() && account.outbound.is_some());
     }
 
     #[test]
@@ -457,6 +504,18 @@ actions = [{ action = "move_to_team", team = "billing-es" }, { action = "notify"
             (
                 "[[accounts]]\nid = \"a\"\n[accounts.community.sla]\ntime_zone = \"Nowhere/Land\"\n",
                 "accounts[0].community",
+            ),
+            (
+                "[[accounts]]\nid = \"a\"\n[[accounts.community.routing]]\nname = \"r\"\nwhen = \"refund OR\"\nteam = \"t\"\n",
+                "accounts[0].community",
+            ),
+            (
+                "[[accounts]]\nid = \"a\"\n[accounts.outbound]\nwebhook_url = \"https://x\"\nsecret_env = \"SMO_TEST_UNSET_OUTBOUND_2\"\n",
+                "accounts[0].outbound.secret_env",
+            ),
+            (
+                "[[accounts]]\nid = \"a\"\n[accounts.outbound]\nwebhook_url = \"ftp://x\"\nsecret = \"s\"\n",
+                "accounts[0].outbound.webhook_url",
             ),
         ];
         for (text, key) in cases {

@@ -131,6 +131,13 @@ impl Pipeline {
                 ));
             }
         }
+        if roles.contains(&Stage::Community) {
+            let opener = CaseOpener::new(self.store.clone());
+            let every = stages::upkeep::UPKEEP_EVERY;
+            tasks.spawn(stages::upkeep::run_upkeep(opener, accounts.to_vec(), every, shutdown.clone()));
+            let outbox = stages::upkeep::outbox_worker(&self.settings, self.store.clone())?;
+            tasks.spawn(outbox.run(shutdown.clone()));
+        }
         Ok(())
     }
 

@@ -1303,7 +1303,7 @@ macro_rules! impl_case_store {
                 Ok(())
             }
 
-            /// Writes a message for delivery after commit.
+            /// Writes a message for delivery after commit; its id.
             async fn insert_outbox(
                 conn: &mut Conn<Store>,
                 account: &AccountId,
@@ -1312,24 +1312,24 @@ macro_rules! impl_case_store {
                 destination: &str,
                 payload: &::serde_json::Value,
                 now: DateTime<Utc>,
-            ) -> Result<(), StoreError> {
+            ) -> Result<i64, StoreError> {
                 let text = ::serde_json::to_string(payload)
                     .map_err(|error| StoreError::InvalidInput(format!("unencodable payload: {error}")))?;
                 let sql = format!(
                     "INSERT INTO outbox (account_id, case_id, kind, destination, payload, created_at, next_attempt_at)
-                     VALUES ($1, $2, $3, $4, {}, $6, $6)",
+                     VALUES ($1, $2, $3, $4, {}, $6, $6) RETURNING id",
                     <Store as BackendSql>::json_param("$5")
                 );
-                sqlx::query(AssertSqlSafe(sql))
+                let (id,): (i64,) = sqlx::query_as(AssertSqlSafe(sql))
                     .bind(account.as_str())
                     .bind(case_id)
                     .bind(kind)
                     .bind(sql_text(destination))
                     .bind(sql_text(&text))
                     .bind(<Store as BackendSql>::bind_time(now))
-                    .execute(&mut *conn)
+                    .fetch_one(&mut *conn)
                     .await?;
-                Ok(())
+                Ok(id)
             }
 
             /// Routes the hold queue: every queued case, most urgent first,
@@ -1434,6 +1434,8 @@ macro_rules! impl_case_store {
                 save_all(conn, account, &mut dirty, journal.now).await?;
                 Ok(outcome)
             }
+
+            $crate::backend_responses::impl_response_store!($store);
         };
     };
 }

@@ -7,8 +7,8 @@ use smo_proto::{AccountId, CaseEvent, CaseStatus, Intent};
 
 use crate::{
     AgentRow, Backend, CaseCommand, CaseFilter, CaseMessage, CaseRow, Escalation, NewCase, NewToken,
-    NextCase, OpenOptions, OpenedCase, OutboxMessage, Presence, PresenceChange, Requeued, Roster, Routed,
-    SourceCursor, StoreError, TokenRow,
+    NextCase, OpenOptions, OpenedCase, OutboxMessage, Presence, PresenceChange, Requeued, ResponseStore,
+    Roster, Routed, SourceCursor, StoreError, TokenRow,
 };
 
 /// Every query the services need, scoped by account: each method takes the
@@ -16,7 +16,7 @@ use crate::{
 /// remembering a `WHERE`. PostgreSQL and SQLite implementations pass the same
 /// conformance tests.
 #[async_trait]
-pub trait CaseStore: Send + Sync + std::fmt::Debug {
+pub trait CaseStore: ResponseStore + Send + Sync + std::fmt::Debug {
     /// Which database this is.
     fn backend(&self) -> Backend;
 

@@ -2,8 +2,8 @@
 //! queries every service uses. Cases (one per conversation: account, thread
 //! and customer; each post in at most one case) with their lifecycle, teams
 //! and agents with skills, capacity and presence, routing and the hold
-//! queue, SLA clocks and escalations, the case audit log, an outbox and
-//! ingest checkpoints live here. Decisions that must be atomic with the
+//! queue, SLA clocks and escalations, the case audit log, replies, notes and
+//! canned responses, an outbox and ingest checkpoints live here. Decisions that must be atomic with the
 //! rows they change (who gets a case) are made here, in plain Rust shared by
 //! both backends; business-hour arithmetic and routing rules are community
 //! management's, which passes their results in. Each database has its own typed code path behind the small
@@ -13,6 +13,7 @@
 //! query takes the account and filters by it in SQL: tenancy is not left to
 //! callers.
 
+mod backend_responses;
 mod backend_sql;
 mod case_store;
 mod error;
@@ -22,6 +23,7 @@ mod opening;
 mod options;
 mod postgres;
 mod records;
+mod responses;
 mod roster;
 mod routing;
 mod sqlite;
@@ -39,5 +41,9 @@ pub use model::{
 pub use opening::SYSTEM_ACTOR;
 pub use options::{Backend, DEFAULT_POSTGRES_CONNECTIONS, DEFAULT_SQLITE_CONNECTIONS, StoreOptions};
 pub use postgres::PgStore;
+pub use responses::{
+    ANY_LANGUAGE, CannedResponse, CaseNote, ClaimedMessage, DeliveryOutcome, DeliveryState, NewReply,
+    RecordedReply, ReplyRow, ResponseStore,
+};
 pub use sqlite::SqliteStore;
 pub use store::{Store, connect};

@@ -212,6 +212,19 @@ pub(crate) fn respond(
     reason: String,
     journal: &mut Journal,
 ) -> Result<(), StoreError> {
+    respond_with_reply(case, agent, wait_on_customer, None, actor, reason, journal)
+}
+
+/// [`respond`] for an answer recorded as reply `reply_id`.
+pub(crate) fn respond_with_reply(
+    case: &mut CaseRow,
+    agent: &str,
+    wait_on_customer: bool,
+    reply_id: Option<i64>,
+    actor: &str,
+    reason: String,
+    journal: &mut Journal,
+) -> Result<(), StoreError> {
     if !matches!(case.status, CaseStatus::Assigned | CaseStatus::WaitingOnCustomer) {
         return Err(StoreError::Conflict(format!(
             "case {} is {}; only a held case can be answered",
@@ -223,7 +236,12 @@ pub(crate) fn respond(
     case.first_response_at.get_or_insert(now);
     case.agent_acted_at = Some(now);
     stop_clock(case);
-    journal.record(case.id, CaseEventKind::Responded { agent: agent.to_owned() }, actor, reason.clone())?;
+    journal.record(
+        case.id,
+        CaseEventKind::Responded { agent: agent.to_owned(), reply_id },
+        actor,
+        reason.clone(),
+    )?;
     if wait_on_customer && case.status == CaseStatus::Assigned {
         case.status = CaseStatus::WaitingOnCustomer;
         let change =

@@ -7,7 +7,10 @@ use smo_proto::{
     AccountId, CaseEvent, CaseEventKind, CasePriority, CaseStatus, Intent, PostId, SCHEMA_VERSION, SlaTarget,
 };
 
-use crate::{AgentRow, CaseMessage, CaseRow, OutboxMessage, Presence, SourceCursor, StoreError};
+use crate::{
+    AgentRow, CannedResponse, CaseMessage, CaseNote, CaseRow, DeliveryState, OutboxMessage, Presence,
+    ReplyRow, SourceCursor, StoreError,
+};
 
 /// A `cases` row with its columns decoded as plain values.
 #[derive(Debug, sqlx::FromRow)]
@@ -201,6 +204,9 @@ impl AgentRecord {
 #[derive(Debug, sqlx::FromRow)]
 pub(crate) struct OutboxRecord {
     pub(crate) id: i64,
+    /// Selected only where messages of several accounts are read.
+    #[sqlx(default)]
+    pub(crate) account_id: Option<String>,
     pub(crate) case_id: Option<i64>,
     pub(crate) kind: String,
     pub(crate) destination: String,
@@ -222,6 +228,97 @@ impl OutboxRecord {
             created_at: self.created_at,
             attempts: count_from_sql(self.attempts),
         })
+    }
+}
+
+/// A `case_replies` row joined with its outbox message.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct ReplyRecord {
+    pub(crate) id: i64,
+    pub(crate) case_id: i64,
+    pub(crate) agent: String,
+    pub(crate) body: String,
+    pub(crate) language: Option<String>,
+    pub(crate) canned: Option<String>,
+    pub(crate) idempotency_key: String,
+    pub(crate) in_reply_to_post: Option<String>,
+    pub(crate) created_at: DateTime<Utc>,
+    pub(crate) outbox_id: Option<i64>,
+    pub(crate) attempts: Option<i64>,
+    pub(crate) last_error: Option<String>,
+    pub(crate) delivered_at: Option<DateTime<Utc>>,
+    pub(crate) failed_at: Option<DateTime<Utc>>,
+}
+
+impl ReplyRecord {
+    pub(crate) fn into_row(self) -> ReplyRow {
+        let attempts = count_from_sql(self.attempts.unwrap_or_default());
+        let delivery = match (self.outbox_id, self.delivered_at, self.failed_at) {
+            (None, _, _) => DeliveryState::NotSent,
+            (Some(_), Some(_), _) => DeliveryState::Delivered,
+            (Some(_), None, Some(_)) => DeliveryState::Failed,
+            (Some(_), None, None) if attempts > 0 => DeliveryState::Retrying,
+            (Some(_), None, None) => DeliveryState::Pending,
+        };
+        ReplyRow {
+            id: self.id,
+            case_id: self.case_id,
+            agent: self.agent,
+            body: self.body,
+            language: self.language,
+            canned: self.canned,
+            idempotency_key: self.idempotency_key,
+            in_reply_to_post: self.in_reply_to_post,
+            created_at: self.created_at,
+            delivery,
+            attempts,
+            last_error: self.last_error,
+            delivered_at: self.delivered_at,
+        }
+    }
+}
+
+/// A `case_notes` row.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct NoteRecord {
+    pub(crate) id: i64,
+    pub(crate) case_id: i64,
+    pub(crate) author: String,
+    pub(crate) body: String,
+    pub(crate) created_at: DateTime<Utc>,
+}
+
+impl NoteRecord {
+    pub(crate) fn into_note(self) -> CaseNote {
+        CaseNote {
+            id: self.id,
+            case_id: self.case_id,
+            author: self.author,
+            body: self.body,
+            created_at: self.created_at,
+        }
+    }
+}
+
+/// A `canned_responses` row.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct CannedRecord {
+    pub(crate) name: String,
+    pub(crate) language: String,
+    pub(crate) body: String,
+    pub(crate) updated_by: String,
+    pub(crate) updated_at: DateTime<Utc>,
+}
+
+impl CannedRecord {
+    pub(crate) fn into_canned(self) -> CannedResponse {
+        CannedResponse {
+            name: self.name,
+            language: self.language,
+            body: self.body,
+            updated_by: self.updated_by,
+            updated_at: self.updated_at,
+        }
     }
 }
 
@@ -312,6 +409,9 @@ impl PendingEvent {
             CaseEventKind::Responded { .. } => "responded",
             CaseEventKind::SlaBreached { .. } => "sla_breached",
             CaseEventKind::Escalated { .. } => "escalated",
+            CaseEventKind::ReplyDelivered { .. } => "reply_delivered",
+            CaseEventKind::ReplyFailed { .. } => "reply_failed",
+            CaseEventKind::NoteAdded { .. } => "note_added",
         };
         let payload = serde_json::to_string(event)
             .map_err(|error| StoreError::InvalidInput(format!("unencodable case event: {error}")))?;

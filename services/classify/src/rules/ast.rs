@@ -132,6 +132,14 @@ pub enum Field {
     /// `url:acme.com`: a domain (and its subdomains) or a substring of the
     /// post's URL.
     Url,
+    /// `tag:billing`: one of the tags classification gave the post; known
+    /// once a post is classified (routing conditions, search), never while
+    /// the tags themselves are being computed.
+    Tag,
+    /// `intent:complaint`: the classified intent, like `tag:`.
+    Intent,
+    /// `sentiment:negative`: the classified sentiment label, like `tag:`.
+    Sentiment,
 }
 
 impl Field {
@@ -142,6 +150,9 @@ impl Field {
             Field::Lang => "lang",
             Field::Source => "source",
             Field::Url => "url",
+            Field::Tag => "tag",
+            Field::Intent => "intent",
+            Field::Sentiment => "sentiment",
         }
     }
 
@@ -151,6 +162,9 @@ impl Field {
             "lang" => Some(Field::Lang),
             "source" => Some(Field::Source),
             "url" => Some(Field::Url),
+            "tag" => Some(Field::Tag),
+            "intent" => Some(Field::Intent),
+            "sentiment" => Some(Field::Sentiment),
             _ => None,
         }
     }
@@ -175,7 +189,7 @@ impl FieldFilter {
             return actual.starts_with(self.value.as_str());
         }
         match self.field {
-            Field::Author => actual == self.value,
+            Field::Author | Field::Tag | Field::Intent | Field::Sentiment => actual == self.value,
             // `lang:pt` also accepts a regional code such as `pt-br`.
             Field::Lang => actual
                 .strip_prefix(self.value.as_str())

@@ -35,7 +35,8 @@
 //! case        = "{" , word , { " " , word } , "}" ;           (* {Apple} *)
 //! hashtag     = "#" , tag-name | "#" , wildcard ;
 //! mention     = "@" , handle | "@" , wildcard ;
-//! field       = ( "author" | "lang" | "source" | "url" ) , ":" , ( value | '"' , value , '"' ) ;
+//! field       = field-name , ":" , ( value | '"' , value , '"' ) ;
+//! field-name  = "author" | "lang" | "source" | "url" | "tag" | "intent" | "sentiment" ;
 //! n           = 0 … 100 ;
 //! ```
 //!
@@ -83,7 +84,10 @@
 //!   name or its kind before `:` (`source:file` matches `file:sample`), and
 //!   a trailing `*` makes any of these a prefix. `url:acme.com` matches that
 //!   domain and its subdomains; a `url:` value with a `/` or without a dot
-//!   is matched as a substring of the URL. Field values with spaces, `(` or
+//!   is matched as a substring of the URL. `tag:billing`, `intent:complaint`
+//!   and `sentiment:negative` compare what classification decided, so they
+//!   serve rules that run after it (routing conditions, searches; see
+//!   [`PostView::with_labels`]). Field values with spaces, `(` or
 //!   `)` are quoted: `source:"web form"`. A field the post does not carry
 //!   (no URL, language not supplied) never matches.
 //! - `foo:bar` with an unknown field name is an error (catches typos such as

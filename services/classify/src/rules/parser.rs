@@ -592,12 +592,12 @@ fn case_sensitive_term(text: &str, start: usize) -> Result<Term, RuleError> {
     Ok(Term::Words(words))
 }
 
-/// `author:`, `lang:`, `source:` or `url:` and its value.
+/// A field filter (`author:`, `lang:`, `url:`, `tag:`, …) and its value.
 fn field_term(name: &str, value: &str, start: usize) -> Result<Term, RuleError> {
     let Some(field) = Field::from_name(name) else {
         return Err(RuleError::new(
             start,
-            "a term or a field author:, lang:, source: or url: (quote text containing ':')",
+            "a term or a field author:, lang:, source:, url:, tag:, intent: or sentiment: (quote text containing ':')",
             format!("unknown field \"{}:\"", excerpt(name)),
         ));
     };

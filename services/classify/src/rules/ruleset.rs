@@ -11,7 +11,7 @@
 
 use std::collections::hash_map::Entry;
 
-use super::ast::{Expr, Field, FieldFilter, Near, Term, Wildcard, WordMatch};
+use super::ast::{Expr, FieldFilter, Near, Term, Wildcard, WordMatch};
 use super::error::{RuleError, RuleSetError};
 use super::fold::lower_fold;
 use super::hash::{FxHashMap, FxHashSet};
@@ -604,16 +604,10 @@ impl<'s, 'v> Context<'s, 'v> {
         self.collect_tags(view.hashtags(), &set.hashtags, &set.hashtag_patterns);
         self.collect_tags(view.mentions(), &set.mentions, &set.mention_patterns);
         for &signal in &set.fields {
-            if let Some(SignalKind::Field(filter)) = set.signals.get(signal as usize) {
-                let actual = match filter.field {
-                    Field::Author => view.author(),
-                    Field::Lang => view.lang(),
-                    Field::Source => view.source(),
-                    Field::Url => view.url(),
-                };
-                if actual.is_some_and(|actual| filter.matches(actual)) {
-                    set_bit(&mut self.present, signal as usize);
-                }
+            if let Some(SignalKind::Field(filter)) = set.signals.get(signal as usize)
+                && view.field_matches(filter)
+            {
+                set_bit(&mut self.present, signal as usize);
             }
         }
     }

@@ -165,6 +165,22 @@ fn field_filters() {
     assert!(!rule("lang:es").matches(&bare), "a missing field never matches");
     assert!(rule("NOT lang:en").matches(&bare), "so its negation does");
     assert!(!rule("url:acme.com").matches(&bare));
+    assert!(!rule("tag:billing").matches(&bare), "labels are unknown before classification");
+}
+
+#[test]
+fn classification_labels() {
+    let text = NormalizedTextOwned::new("Where is my refund");
+    let view =
+        PostView::new(&text.0).with_lang("es").with_labels(["Billing", "refunds"], "complaint", "negative");
+    let check = |expression: &str| rule(expression).matches(&view);
+    assert!(check("tag:billing"), "any of the tags, case-insensitive");
+    assert!(check("tag:refunds AND tag:billing"));
+    assert!(check("tag:bill*"));
+    assert!(!check("tag:bill"));
+    assert!(check("intent:complaint AND sentiment:negative"));
+    assert!(!check("intent:question"));
+    assert!(check("lang:es AND (refund OR reembolso) AND NOT sentiment:positive"));
 }
 
 struct NormalizedTextOwned(crate::text::NormalizedText);
@@ -376,7 +392,7 @@ fn wildcard_errors() {
 
 #[test]
 fn term_errors() {
-    assert_error("autor:acme", 0, "a field author:, lang:, source: or url:", "unknown field \"autor:\"");
+    assert_error("autor:acme", 0, "a field author:, lang:, source:, url:, tag:", "unknown field \"autor:\"");
     assert_error("a OR http://acme.com", 5, "field", "unknown field \"http:\"");
     assert_error("author:", 7, "a value after author:", "nothing");
     assert_error("lang:\"\"", 5, "a value after lang:", "nothing");
@@ -513,15 +529,7 @@ fn naive(expr: &Expr, view: &PostView<'_>) -> bool {
         Expr::Term(Term::Words(words)) => (0..view.word_count()).any(|start| sequence_at(words, start, view)),
         Expr::Term(Term::Hashtag(word)) => view.hashtags().any(|tag| tag_matches(word, tag)),
         Expr::Term(Term::Mention(word)) => view.mentions().any(|handle| tag_matches(word, handle)),
-        Expr::Term(Term::Field(filter)) => {
-            let actual = match filter.field {
-                Field::Author => view.author(),
-                Field::Lang => view.lang(),
-                Field::Source => view.source(),
-                Field::Url => view.url(),
-            };
-            actual.is_some_and(|actual| filter.matches(actual))
-        }
+        Expr::Term(Term::Field(filter)) => view.field_matches(filter),
         Expr::And(children) => children.iter().all(|child| naive(child, view)),
         Expr::Or(children) => children.iter().any(|child| naive(child, view)),
         Expr::Not(child) => !naive(child, view),

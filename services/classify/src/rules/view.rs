@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 
 use smo_proto::Post;
 
+use super::ast::{Field, FieldFilter};
 use super::fold::{fold_word, original_words};
 use crate::text::NormalizedText;
 
@@ -30,6 +31,11 @@ pub struct PostView<'a> {
     lang: Option<Box<str>>,
     source: Option<Box<str>>,
     url: Option<Box<str>>,
+    /// Classification labels (`tag:`, `intent:`, `sentiment:`), lowercase;
+    /// empty until [`Self::with_labels`].
+    tags: Vec<Box<str>>,
+    intent: Option<Box<str>>,
+    sentiment: Option<Box<str>>,
 }
 
 impl<'a> PostView<'a> {
@@ -69,6 +75,9 @@ impl<'a> PostView<'a> {
             lang: None,
             source: None,
             url: None,
+            tags: Vec::new(),
+            intent: None,
+            sentiment: None,
         }
     }
 
@@ -96,6 +105,21 @@ impl<'a> PostView<'a> {
     /// Sets the post's URL that `url:` compares.
     pub fn with_url(mut self, url: &str) -> Self {
         self.url = Some(url.trim().to_lowercase().into());
+        self
+    }
+
+    /// Sets what classification decided, for the `tag:`, `intent:` and
+    /// `sentiment:` filters of rules that run after it (routing conditions,
+    /// searches).
+    pub fn with_labels<'t>(
+        mut self,
+        tags: impl IntoIterator<Item = &'t str>,
+        intent: &str,
+        sentiment: &str,
+    ) -> Self {
+        self.tags = tags.into_iter().map(|tag| tag.trim().to_lowercase().into()).collect();
+        self.intent = Some(intent.trim().to_lowercase().into());
+        self.sentiment = Some(sentiment.trim().to_lowercase().into());
         self
     }
 
@@ -142,20 +166,19 @@ impl<'a> PostView<'a> {
         self.text.mentions.iter().map(String::as_str)
     }
 
-    pub(crate) fn author(&self) -> Option<&str> {
-        self.author.as_deref()
-    }
-
-    pub(crate) fn lang(&self) -> Option<&str> {
-        self.lang.as_deref()
-    }
-
-    pub(crate) fn source(&self) -> Option<&str> {
-        self.source.as_deref()
-    }
-
-    pub(crate) fn url(&self) -> Option<&str> {
-        self.url.as_deref()
+    /// Whether `filter` holds for this post's metadata; a field the view
+    /// does not carry never matches.
+    pub(crate) fn field_matches(&self, filter: &FieldFilter) -> bool {
+        let single = match filter.field {
+            Field::Author => self.author.as_deref(),
+            Field::Lang => self.lang.as_deref(),
+            Field::Source => self.source.as_deref(),
+            Field::Url => self.url.as_deref(),
+            Field::Intent => self.intent.as_deref(),
+            Field::Sentiment => self.sentiment.as_deref(),
+            Field::Tag => return self.tags.iter().any(|tag| filter.matches(tag)),
+        };
+        single.is_some_and(|actual| filter.matches(actual))
     }
 }
 

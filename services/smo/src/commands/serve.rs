@@ -1,6 +1,7 @@
 //! `smo serve`: the HTTP API (agents' case API under `/api/v1`, its OpenAPI
 //! document, `/healthz`, `/metrics`) until SIGTERM or Ctrl-C. Tokens come
-//! from `smo tokens create`.
+//! from `smo tokens create`. Replies are written to the outbox here and
+//! delivered by the community role of `smo run`.
 
 use std::path::Path;
 
@@ -29,7 +30,9 @@ pub async fn run(config: &Path, args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(listen = %args.listen, "serving the API");
     let shutdown = Shutdown::new();
     shutdown.trigger_on_signals();
-    let router = smo_api::ops_router().merge(smo_api::v1::router(smo_api::v1::ApiState::new(store.clone())));
+    let state = smo_api::v1::ApiState::new(store.clone())
+        .with_reply_destinations(crate::stages::upkeep::reply_destinations(&settings));
+    let router = smo_api::ops_router().merge(smo_api::v1::router(state));
     smo_api::serve(listener, router, shutdown.subscribe()).await.context("serving the API")?;
     store.close().await;
     Ok(())

@@ -8,6 +8,7 @@ pub mod community;
 pub mod index;
 pub mod ingest;
 pub mod supervisor;
+pub mod upkeep;
 
 use std::time::{Duration, Instant};
 
