@@ -13,9 +13,11 @@ use crate::error::ClassifyError;
 use crate::intent::IntentClassifier;
 use crate::language::{LanguageDetector, validate_language_allowlist};
 use crate::model::{Features, ModelError, ModelHeader, Task, TextModel};
+use crate::near_duplicates::{Fingerprint, NearDuplicateWindow};
 use crate::priority::PriorityScorer;
 use crate::rules::PostView;
 use crate::sentiment::{SentimentScorer, score_from_probabilities};
+use crate::spam::SpamScorer;
 use crate::tags::{CompiledTags, TagRule};
 use crate::text::NormalizedText;
 
@@ -198,16 +200,16 @@ impl Classifier {
     }
 
     /// Sentiment and, with a complaint model, the complaint probability of
-    /// `text` (the normalisation of `raw`), extracting features once when
-    /// both models share them.
-    fn analyse(&self, raw: &str, text: &NormalizedText) -> (SentimentScore, Option<f32>) {
+    /// `text` (the normalisation of `raw`, detected as `lang`), extracting
+    /// features once when both models share them.
+    fn analyse(&self, raw: &str, text: &NormalizedText, lang: &str) -> (SentimentScore, Option<f32>) {
         let models = &*self.models;
         if models.sentiment.is_none() && models.complaint.is_none() {
             return (self.sentiment.score(text), None);
         }
         let mut features = Features::new();
         let probabilities = models.sentiment.as_ref().map(|model| {
-            model.extractor().extract(raw, text, &mut features);
+            model.extractor().extract(raw, text, lang, &mut features);
             model.linear().predict(&features)
         });
         let sentiment = match &probabilities {
@@ -216,7 +218,7 @@ impl Classifier {
         };
         let complaint = models.complaint.as_ref().map(|model| {
             if !(models.shared_features && probabilities.is_some()) {
-                model.extractor().extract(raw, text, &mut features);
+                model.extractor().extract(raw, text, lang, &mut features);
             }
             if let Some(probabilities) = &probabilities {
                 model.append_stacked(&mut features, probabilities, text.is_addressed());
@@ -230,15 +232,46 @@ impl Classifier {
     /// recorded as the classification time. Never fails: text that cannot be
     /// analysed yields `und`, neutral, `other`, no tags and a low priority.
     pub fn classify(&self, post: &Post, profile: &AccountProfile, now: DateTime<Utc>) -> EnrichedPost {
+        self.classify_normalized(post, &NormalizedText::new(&post.text), profile, now)
+    }
+
+    /// Everything the classify stage adds to `post`: [`Classifier::classify`],
+    /// the spam signals of `spam` and the near-duplicate of `window` (which
+    /// remembers the post), normalising the text once for all three.
+    pub fn enrich(
+        &self,
+        post: &Post,
+        profile: &AccountProfile,
+        now: DateTime<Utc>,
+        spam: &SpamScorer,
+        window: &mut NearDuplicateWindow,
+    ) -> EnrichedPost {
         let text = NormalizedText::new(&post.text);
-        let language = self.language.detect(&text, profile.languages.as_deref());
-        let (sentiment, complaint) = self.analyse(&post.text, &text);
-        let intent = self.intent.classify_with_complaint(&text, sentiment, complaint);
+        let mut enriched = self.classify_normalized(post, &text, profile, now);
+        enriched.spam = spam.score_post_normalized(post, &text).into();
+        enriched.near_duplicate_of = Fingerprint::of_normalized(&post.text, &text)
+            .and_then(|fingerprint| window.observe_fingerprint(&post.id, post.created_at, fingerprint));
+        enriched
+    }
+
+    /// [`Classifier::classify`] with the post's text already normalised
+    /// (`text` must be `NormalizedText::new(&post.text)`), for callers that
+    /// use the normalisation for more than classification.
+    pub fn classify_normalized(
+        &self,
+        post: &Post,
+        text: &NormalizedText,
+        profile: &AccountProfile,
+        now: DateTime<Utc>,
+    ) -> EnrichedPost {
+        let language = self.language.detect(text, profile.languages.as_deref());
+        let (sentiment, complaint) = self.analyse(&post.text, text, &language.code);
+        let intent = self.intent.classify_with_complaint(text, sentiment, complaint);
         // Tags see the post's metadata too, so rules can use lang:, author:,
         // source: and url: filters.
-        let tags = profile.tags.tags_for_view(&PostView::from_post(post, &text).with_lang(&language.code));
+        let tags = profile.tags.tags_for_view(&PostView::from_post(post, text).with_lang(&language.code));
         let priority =
-            self.priority.score_with_complaint(&text, intent, sentiment, post.author.followers, complaint);
+            self.priority.score_with_complaint(text, intent, sentiment, post.author.followers, complaint);
         EnrichedPost {
             schema_version: SCHEMA_VERSION,
             post: post.clone(),
@@ -260,13 +293,25 @@ impl Classifier {
         self.language.detect(&NormalizedText::new(text), allowlist)
     }
 
+    /// The language the models' features are computed for: detected (with
+    /// no allowlist, as for an account without one) when a model needs it.
+    fn feature_language(&self, text: &NormalizedText) -> String {
+        let models = &*self.models;
+        let needed = [&models.sentiment, &models.complaint]
+            .into_iter()
+            .flatten()
+            .any(|model| model.extractor().needs_language());
+        if needed { self.language.detect(text, None).code } else { String::new() }
+    }
+
     /// Sentiment of a bare text, as [`Classifier::classify`] would score it.
     pub fn sentiment_of(&self, text: &str) -> SentimentScore {
         let normalized = NormalizedText::new(text);
         match &self.models.sentiment {
             Some(model) => {
+                let lang = self.feature_language(&normalized);
                 let mut features = Features::new();
-                model.extractor().extract(text, &normalized, &mut features);
+                model.extractor().extract(text, &normalized, &lang, &mut features);
                 score_from_probabilities(&model.linear().predict(&features))
             }
             None => self.sentiment.score(&normalized),
@@ -280,7 +325,8 @@ impl Classifier {
     pub fn complaint_score(&self, text: &str) -> f32 {
         let raw = text;
         let text = NormalizedText::new(raw);
-        if let (_, Some(probability)) = self.analyse(raw, &text) {
+        let lang = self.feature_language(&text);
+        if let (_, Some(probability)) = self.analyse(raw, &text, &lang) {
             return probability;
         }
         let sentiment = self.sentiment.score(&text);
@@ -376,6 +422,30 @@ mod tests {
             AccountProfile::new(&[TagRule::new("x", ["*"])], None),
             Err(ClassifyError::InvalidTagRule { .. })
         ));
+    }
+
+    #[test]
+    fn enrich_is_classify_plus_spam_and_near_duplicates_on_one_normalisation() {
+        let classifier = Classifier::new();
+        let now = Utc::now();
+        let spam = SpamScorer::new();
+        let (mut shared, mut separate) = (NearDuplicateWindow::default(), NearDuplicateWindow::default());
+        let texts = [
+            "AcmeAir cancels all flights out of Denver tonight as the blizzard closes both runways https://t.co/a",
+            "RT @denverpost: AcmeAir cancels all flights out of Denver tonight as the blizzard closes both runways #snow",
+            "FREE FOLLOWERS!!! follow me and I follow back #teamfollowback https://bit.ly/x",
+            "@AcmeAir my bag never arrived in Boston and nobody answers the phone via @someone",
+        ];
+        for (i, text) in texts.iter().enumerate() {
+            let mut original = post(text, Some(40));
+            original.id = PostId::derive("file:test", &i.to_string());
+            let enriched = classifier.enrich(&original, &profile(), now, &spam, &mut shared);
+            let mut expected = classifier.classify(&original, &profile(), now);
+            expected.spam = spam.score(&original).into();
+            expected.near_duplicate_of = separate.observe(&original.id, original.created_at, &original.text);
+            assert_eq!(enriched, expected, "{text}");
+        }
+        assert!(shared.len() == separate.len() && shared.len() == texts.len());
     }
 
     #[test]

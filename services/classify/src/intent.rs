@@ -21,7 +21,7 @@
 //! `complaint_topics.txt`, `question_cues.txt`, `question_openings.txt`,
 //! `praise_cues.txt`).
 
-use std::collections::HashSet;
+use crate::hashing::FastSet;
 
 use smo_proto::{Intent, Sentiment, SentimentScore};
 
@@ -49,7 +49,7 @@ pub struct IntentClassifier {
     topic_complaint: CueSet,
     question: CueSet,
     praise: CueSet,
-    openings: HashSet<&'static str>,
+    openings: FastSet<&'static str>,
 }
 
 impl Default for IntentClassifier {

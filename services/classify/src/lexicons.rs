@@ -7,6 +7,8 @@
 
 /// Sentiment weights: `<signed weight> word word …` per line.
 pub(crate) const SENTIMENT: &str = include_str!("../lexicons/sentiment.txt");
+/// The VADER lexicon's English words: `<signed weight> word` per line.
+pub(crate) const VADER: &str = include_str!("../lexicons/vader.txt");
 /// Intensifier factors: `<factor> word word …` per line.
 pub(crate) const INTENSIFIERS: &str = include_str!("../lexicons/intensifiers.txt");
 /// Negators, as words.
@@ -55,7 +57,7 @@ mod tests {
 
     #[test]
     fn weighted_lists_parse_completely() {
-        for list in [SENTIMENT, INTENSIFIERS] {
+        for list in [SENTIMENT, INTENSIFIERS, VADER] {
             for line in entries(list) {
                 let weight = line.split_whitespace().next().unwrap();
                 let weight: f32 = weight.parse().unwrap_or_else(|_| panic!("bad weight in {line:?}"));
@@ -79,6 +81,11 @@ mod tests {
             }
         }
         assert!(seen.len() > 500, "{} words", seen.len());
+        let vader: Vec<(f32, &str)> = weighted(VADER).collect();
+        assert!(vader.len() > 7_000, "{} VADER words", vader.len());
+        assert!(vader.iter().all(|(weight, word)| {
+            (-4.0..=4.0).contains(weight) && *word == word.to_lowercase() && !word.contains(' ')
+        }));
     }
 
     #[test]

@@ -18,6 +18,7 @@
 pub mod classifier;
 mod error;
 pub mod eval;
+mod hashing;
 pub mod intent;
 pub mod language;
 mod lexicons;
@@ -30,6 +31,7 @@ pub mod sentiment;
 pub mod spam;
 pub mod tags;
 pub mod text;
+mod whatlang_fast;
 
 pub use classifier::{AccountProfile, CLASSIFIER_VERSION, Classifier};
 pub use error::ClassifyError;

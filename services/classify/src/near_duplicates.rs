@@ -73,7 +73,7 @@ use std::collections::{HashMap, VecDeque};
 use chrono::{DateTime, TimeDelta, Utc};
 use smo_proto::PostId;
 
-use crate::text;
+use crate::text::{self, NormalizedText, Token};
 
 /// Fewest words a text needs to get a fingerprint; two characters of a
 /// script written without spaces count as one word.
@@ -114,10 +114,30 @@ impl Fingerprint {
     /// The fingerprint of `raw` post text, or `None` when the text is too
     /// short to tell a copy from a coincidence (see [`MIN_WORD_UNITS`]).
     pub fn of(raw: &str) -> Option<Self> {
-        let normalized = text::normalize(strip_trailing_noise(raw));
-        let mut words: Vec<Cow<'_, str>> = Vec::with_capacity(normalized.tokens.len());
+        Self::of_tokens(&text::normalize(strip_trailing_noise(raw)).tokens)
+    }
+
+    /// [`Fingerprint::of`] from the post's normalised text, which the
+    /// classifier has already computed: only the trailing noise that
+    /// [`Fingerprint::of`] cuts off is normalised again, to know how many of
+    /// the last tokens to leave out. Same result, one normalisation less.
+    pub fn of_normalized(raw: &str, normalized: &NormalizedText) -> Option<Self> {
+        let kept = strip_trailing_noise(raw);
+        let tokens = &normalized.tokens;
+        // `kept` is a prefix of `raw` ending before a whitespace-separated
+        // chunk, and normalisation works chunk by chunk, so the tokens of the
+        // cut-off chunks are the last ones of the whole text.
+        let cut = match raw.get(kept.len()..) {
+            Some(rest) if !rest.trim().is_empty() => text::normalize(rest).tokens.len(),
+            _ => 0,
+        };
+        Self::of_tokens(&tokens[..tokens.len().saturating_sub(cut)])
+    }
+
+    fn of_tokens(tokens: &[Token]) -> Option<Self> {
+        let mut words: Vec<Cow<'_, str>> = Vec::with_capacity(tokens.len());
         let (mut units, mut chars) = (0usize, 0usize);
-        for token in &normalized.tokens {
+        for token in tokens {
             if chars >= MAX_FINGERPRINT_CHARS {
                 break;
             }
@@ -307,7 +327,7 @@ impl Table {
 }
 
 /// The posts in one bucket: their SimHashes (scanned, so kept contiguous)
-/// and sequence numbers, index for index.
+/// and sequence numbers, index for index, oldest first.
 #[derive(Debug, Clone, Default)]
 struct Bucket {
     simhashes: Vec<u64>,
@@ -423,8 +443,14 @@ impl NearDuplicateWindow {
                 View::Whole => self.config.max_distance,
                 View::FirstHalf | View::SecondHalf => MAX_HALF_DISTANCE,
             };
+            // A bucket lists its posts oldest first, so the scan stops at
+            // the first match, or at the first post no older than the best
+            // match of the tables before.
             for (&candidate, &seq) in bucket.simhashes.iter().zip(&bucket.seqs) {
-                if hamming_distance(candidate, simhash) > limit || best.is_some_and(|best| best <= seq) {
+                if best.is_some_and(|best| best <= seq) {
+                    break;
+                }
+                if hamming_distance(candidate, simhash) > limit {
                     continue;
                 }
                 let matches = self.entry(seq).is_some_and(|entry| {
@@ -434,6 +460,7 @@ impl NearDuplicateWindow {
                 });
                 if matches {
                     best = Some(seq);
+                    break;
                 }
             }
         }
@@ -478,11 +505,13 @@ impl NearDuplicateWindow {
             let Some(simhash) = table.view.of(&entry.fingerprint) else {
                 continue;
             };
+            // The oldest post is first in its buckets; removing it keeps
+            // them in age order, which lookups rely on.
             if let Some(bucket) = table.bucket_mut(simhash)
                 && let Some(position) = bucket.seqs.iter().position(|&slot| slot == seq)
             {
-                bucket.simhashes.swap_remove(position);
-                bucket.seqs.swap_remove(position);
+                bucket.simhashes.remove(position);
+                bucket.seqs.remove(position);
             }
         }
         let id_hash = hash_bytes(entry.id.as_str().as_bytes(), ID_SEED);
@@ -743,6 +772,28 @@ mod tests {
                 answer.map(|dup| ids.iter().position(|id| *id == dup).unwrap())
             })
             .collect()
+    }
+
+    #[test]
+    fn fingerprints_from_the_shared_normalisation_are_the_same() {
+        let texts = [
+            "",
+            "RT @news: AcmeAir cancels all flights out of Denver tonight as the blizzard closes both runways https://t.co/a1 #snow",
+            "AcmeAir cancels all flights out of Denver tonight as the blizzard closes both runways via @denverpost",
+            "my flight was delayed again and the airline lost my luggage cc @acme @faa RT @x",
+            "Win a free iPhone now just follow and retweet this post #giveaway #win #free http://bit.ly/x :) 😀",
+            "#only #hashtags #here @and @handles http",
+            "words words words words words words — … !!! ::: 😀 http://x.y/z",
+            "L’avion n'est pas arrivé, et personne ne répond au service client depuis hier soir #fail",
+            "我的订单还没有到，已经等了两个星期了，客服也不回复 @taobao",
+            "The quick brown fox jumps over the lazy dog RT",
+            "The quick brown fox jumps over the lazy dog RT @someone",
+            "Thanks so much for the help today, really appreciated h/t @crew",
+        ];
+        for text in texts {
+            let normalized = text::normalize(text);
+            assert_eq!(Fingerprint::of_normalized(text, &normalized), Fingerprint::of(text), "{text:?}");
+        }
     }
 
     #[test]

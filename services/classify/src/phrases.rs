@@ -10,7 +10,7 @@
 //! by a wildcard's prefix), so the cost per post is linear in its words,
 //! whatever the number of keywords.
 
-use std::collections::HashMap;
+use crate::hashing::FastMap;
 
 use crate::text::{NormalizedText, Token, is_hashtag_char, is_word_char, tokenize};
 
@@ -48,14 +48,18 @@ impl Phrase {
 pub(crate) struct PhraseMatcher {
     phrases: Vec<Phrase>,
     /// Phrase indexes by exact first word.
-    by_first_word: HashMap<String, Vec<usize>>,
+    by_first_word: FastMap<String, Vec<usize>>,
     /// Phrase indexes of one-word wildcards, by prefix.
-    by_prefix: HashMap<String, Vec<usize>>,
+    by_prefix: FastMap<String, Vec<usize>>,
     max_prefix_bytes: usize,
+    /// The first two bytes of every wildcard prefix, as a bit set: most
+    /// words start like no prefix, and then none of their prefixes is
+    /// looked up.
+    prefix_heads: PrefixHeads,
     /// Targets by exact hashtag.
-    hashtags: HashMap<String, Vec<usize>>,
+    hashtags: FastMap<String, Vec<usize>>,
     /// Targets by hashtag prefix.
-    hashtag_prefixes: HashMap<String, Vec<usize>>,
+    hashtag_prefixes: FastMap<String, Vec<usize>>,
     max_hashtag_prefix_bytes: usize,
     num_targets: usize,
 }
@@ -92,6 +96,7 @@ impl PhraseMatcher {
         let index = self.phrases.len();
         if is_prefix && words.len() == 1 {
             self.max_prefix_bytes = self.max_prefix_bytes.max(first.len());
+            self.prefix_heads.insert(first);
             self.by_prefix.entry(first.clone()).or_default().push(index);
         } else {
             self.by_first_word.entry(first.clone()).or_default().push(index);
@@ -147,10 +152,12 @@ impl PhraseMatcher {
                     }
                 }
             }
-            for prefix in prefixes(&token.word, self.max_prefix_bytes) {
-                if let Some(indexes) = self.by_prefix.get(prefix) {
-                    for &index in indexes {
-                        hits.hit(self.phrases[index].target);
+            if self.prefix_heads.may_start(&token.word) {
+                for prefix in prefixes(&token.word, self.max_prefix_bytes) {
+                    if let Some(indexes) = self.by_prefix.get(prefix) {
+                        for &index in indexes {
+                            hits.hit(self.phrases[index].target);
+                        }
                     }
                 }
             }
@@ -169,6 +176,41 @@ impl PhraseMatcher {
             }
         }
         hits.into_vec()
+    }
+}
+
+/// A set of two-byte word beginnings (65,536 bits).
+#[derive(Debug, Clone, Default)]
+struct PrefixHeads {
+    bits: Vec<u64>,
+}
+
+impl PrefixHeads {
+    fn head(word: &str) -> Option<usize> {
+        match word.as_bytes() {
+            [first, second, ..] => Some(usize::from(*first) << 8 | usize::from(*second)),
+            _ => None,
+        }
+    }
+
+    /// Records the beginning of `prefix` (at least two characters long, so
+    /// at least two bytes).
+    fn insert(&mut self, prefix: &str) {
+        if self.bits.is_empty() {
+            self.bits = vec![0; 1 << 10];
+        }
+        if let Some(head) = Self::head(prefix)
+            && let Some(word) = self.bits.get_mut(head >> 6)
+        {
+            *word |= 1 << (head & 63);
+        }
+    }
+
+    /// Whether a recorded prefix may begin `word`.
+    fn may_start(&self, word: &str) -> bool {
+        Self::head(word)
+            .and_then(|head| self.bits.get(head >> 6).map(|word| word >> (head & 63) & 1 == 1))
+            .unwrap_or(false)
     }
 }
 
@@ -267,6 +309,16 @@ mod tests {
             "Customer Service never answered about the delivery #blackfriday, late delivered",
         ));
         assert_eq!(hits, vec![false, true, true, true, true]);
+    }
+
+    #[test]
+    fn wildcards_match_whatever_their_first_characters() {
+        let m = matcher(&["réemb*", "ünt*", "co*", "退款*"]);
+        assert_eq!(m.matches(&normalize("Réembolso ya")), vec![true, false, false, false]);
+        assert_eq!(m.matches(&normalize("ÜNTERWEGS")), vec![false, true, false, false]);
+        assert_eq!(m.matches(&normalize("could")), vec![false, false, true, false]);
+        assert_eq!(m.matches(&normalize("退款申请")), vec![false, false, false, true]);
+        assert_eq!(m.matches(&normalize("c o r e x")), vec![false; 4]);
     }
 
     #[test]

@@ -19,7 +19,7 @@
 //! [`score_from_probabilities`] turns a trained model's output into the same
 //! [`SentimentScore`].
 
-use std::collections::{HashMap, HashSet};
+use crate::hashing::{FastMap, FastSet};
 
 use smo_proto::{Sentiment, SentimentScore};
 
@@ -63,10 +63,10 @@ const NEGATED_IDIOM_WEIGHTS: &[(&str, f32)] = &[("wait", 2.0), ("complain", 1.5)
 /// share: scoring only reads it.
 #[derive(Debug, Clone)]
 pub struct SentimentScorer {
-    valence: HashMap<&'static str, f32>,
-    intensity: HashMap<&'static str, f32>,
-    negators: HashSet<&'static str>,
-    contrasts: HashSet<&'static str>,
+    valence: FastMap<&'static str, f32>,
+    intensity: FastMap<&'static str, f32>,
+    negators: FastSet<&'static str>,
+    contrasts: FastSet<&'static str>,
 }
 
 impl Default for SentimentScorer {
@@ -75,16 +75,71 @@ impl Default for SentimentScorer {
     }
 }
 
+/// The polar words of a text after the scorer's rules: their summed
+/// weight, and positive and negative apart (a text can be both), for the
+/// trained models' lexicon features.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct Evidence {
+    /// Sum of every polar word's weight.
+    pub sum: f32,
+    /// Sum of the positive weights.
+    pub positive: f32,
+    /// Sum of the negative weights, as a positive number.
+    pub negative: f32,
+    /// Words with a positive weight.
+    pub positive_words: u32,
+    /// Words with a negative weight.
+    pub negative_words: u32,
+    /// Largest positive weight.
+    pub strongest_positive: f32,
+    /// Largest negative weight, as a positive number.
+    pub strongest_negative: f32,
+}
+
+impl Evidence {
+    fn add(&mut self, value: f32) {
+        if !value.is_finite() {
+            return;
+        }
+        self.sum += value;
+        if value > 0.0 {
+            self.positive += value;
+            self.positive_words += 1;
+            self.strongest_positive = self.strongest_positive.max(value);
+        } else if value < 0.0 {
+            self.negative -= value;
+            self.negative_words += 1;
+            self.strongest_negative = self.strongest_negative.max(-value);
+        }
+    }
+}
+
 impl SentimentScorer {
     /// Loads the built-in lexicons.
     pub fn new() -> Self {
-        let mut valence = HashMap::new();
-        for (weight, word) in lexicons::weighted(lexicons::SENTIMENT) {
-            // The first listing wins: English comes first, so a spelling
-            // shared with another language keeps its English weight.
-            valence.entry(word).or_insert(weight);
+        Self::with_lexicons(&[lexicons::SENTIMENT])
+    }
+
+    /// The built-in lexicon extended with the VADER lexicon's 7,000 English
+    /// words (`lexicons/vader.txt`, MIT): far more words than the hand-made
+    /// list, which is what a model trained on a few thousand tweets lacks
+    /// most. Where both list a word, the built-in weight wins. Only the
+    /// trained models' features use it; the lexicon-only fallback keeps the
+    /// hand-tuned list its thresholds were set for.
+    pub(crate) fn extended() -> Self {
+        Self::with_lexicons(&[lexicons::SENTIMENT, lexicons::VADER])
+    }
+
+    fn with_lexicons(lists: &[&'static str]) -> Self {
+        let mut valence = FastMap::default();
+        for list in lists {
+            for (weight, word) in lexicons::weighted(list) {
+                // The first listing wins: English comes first, so a spelling
+                // shared with another language keeps its English weight.
+                valence.entry(word).or_insert(weight);
+            }
         }
-        let mut intensity = HashMap::new();
+        let mut intensity = FastMap::default();
         for (factor, word) in lexicons::weighted(lexicons::INTENSIFIERS) {
             intensity.entry(word).or_insert(factor);
         }
@@ -114,11 +169,39 @@ impl SentimentScorer {
         SentimentScore { label: label_for(score), score }
     }
 
+    /// [`Self::score`] and the [`Evidence`] it was computed from, in one
+    /// pass over the words.
+    pub(crate) fn score_with_evidence(&self, text: &NormalizedText) -> (SentimentScore, Evidence) {
+        let evidence = self.evidence(text);
+        let raw = self.raw_score_of(text, evidence.sum);
+        let score = if raw.is_finite() { (raw / SQUASH).tanh().clamp(-1.0, 1.0) } else { 0.0 };
+        (SentimentScore { label: label_for(score), score }, evidence)
+    }
+
     fn raw_score(&self, text: &NormalizedText) -> f32 {
+        self.raw_score_of(text, self.evidence(text).sum)
+    }
+
+    /// The words' sum plus emoticons and `!`.
+    fn raw_score_of(&self, text: &NormalizedText, words: f32) -> f32 {
+        let mut sum = words;
+        let positive = text.emotive.positive.min(MAX_EMOTIVES) as f32;
+        let negative = text.emotive.negative.min(MAX_EMOTIVES) as f32;
+        sum += EMOTIVE_WEIGHT * (positive - negative);
+        if sum != 0.0 {
+            let exclamations = text.exclamations.min(MAX_EXCLAMATIONS) as f32;
+            sum += sum.signum() * EXCLAMATION_PUSH * exclamations;
+        }
+        sum
+    }
+
+    /// What the words of `text` say after the rules (negation, intensity,
+    /// emphasis, contrast), before emoticons and `!` are added.
+    pub(crate) fn evidence(&self, text: &NormalizedText) -> Evidence {
         let tokens = &text.tokens;
         let last_contrast = tokens.iter().rposition(|token| self.contrasts.contains(token.word.as_str()));
         let emphasis_is_style = text.is_all_caps();
-        let mut sum = 0.0f32;
+        let mut evidence = Evidence::default();
         for (index, token) in tokens.iter().enumerate() {
             let Some(&weight) = self.valence.get(token.word.as_str()) else {
                 continue;
@@ -127,7 +210,7 @@ impl SentimentScorer {
                 NEGATED_IDIOM_WEIGHTS.iter().find(|(word, _)| *word == token.word)
                 && self.follows_negator(tokens, index)
             {
-                sum += idiom_weight;
+                evidence.add(idiom_weight);
                 continue;
             }
             let mut value = weight * self.intensity_before(tokens, index);
@@ -140,16 +223,9 @@ impl SentimentScorer {
             if let Some(contrast) = last_contrast {
                 value *= if index < contrast { BEFORE_CONTRAST } else { AFTER_CONTRAST };
             }
-            sum += value;
+            evidence.add(value);
         }
-        let positive = text.emotive.positive.min(MAX_EMOTIVES) as f32;
-        let negative = text.emotive.negative.min(MAX_EMOTIVES) as f32;
-        sum += EMOTIVE_WEIGHT * (positive - negative);
-        if sum != 0.0 {
-            let exclamations = text.exclamations.min(MAX_EXCLAMATIONS) as f32;
-            sum += sum.signum() * EXCLAMATION_PUSH * exclamations;
-        }
-        sum
+        evidence
     }
 
     /// Product of the intensifiers right before `index` (`very very good`).
@@ -230,6 +306,20 @@ mod tests {
     #[test]
     fn lexicon_has_a_few_hundred_words() {
         assert!(SentimentScorer::new().lexicon_len() > 500);
+    }
+
+    #[test]
+    fn score_with_evidence_scores_like_score_and_splits_the_words() {
+        let scorer = SentimentScorer::extended();
+        for text in ["great crew but the food was dreadful :(", "not bad at all!", "the gate is B12", ""] {
+            let normalized = normalize(text);
+            let (score, evidence) = scorer.score_with_evidence(&normalized);
+            assert_eq!(score, scorer.score(&normalized), "{text}");
+            assert!((evidence.positive - evidence.negative - evidence.sum).abs() < 1e-5, "{text}");
+        }
+        let (_, mixed) = scorer.score_with_evidence(&normalize("great crew but the food was dreadful"));
+        assert_eq!((mixed.positive_words, mixed.negative_words), (1, 1));
+        assert!(SentimentScorer::extended().lexicon_len() > SentimentScorer::new().lexicon_len() + 5_000);
     }
 
     #[test]

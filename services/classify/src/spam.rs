@@ -29,6 +29,7 @@ use std::collections::HashMap;
 
 use smo_proto::{Post, SpamSignals};
 
+use crate::hashing::FastMap;
 use crate::text::{self, NormalizedText};
 
 /// Why a post looks like spam: a score in `[0, 1]` and the names of the
@@ -70,7 +71,7 @@ impl From<SpamVerdict> for SpamSignals {
 #[derive(Debug, Clone)]
 pub struct SpamScorer {
     /// First token of a phrase → the phrases starting with it.
-    phrases: HashMap<String, Vec<Phrase>>,
+    phrases: FastMap<String, Vec<Phrase>>,
 }
 
 #[derive(Debug, Clone)]
@@ -311,7 +312,7 @@ impl Default for SpamScorer {
 impl SpamScorer {
     /// Tokenises the built-in phrase lists.
     pub fn new() -> Self {
-        let mut phrases: HashMap<String, Vec<Phrase>> = HashMap::new();
+        let mut phrases: FastMap<String, Vec<Phrase>> = FastMap::default();
         let lists = [(STRONG_PHRASES, STRONG_PHRASE), (WEAK_PHRASES, WEAK_PHRASE)];
         for (list, weight) in lists {
             for &signal in list {
@@ -335,7 +336,23 @@ impl SpamScorer {
     /// known, `is_reply` whether the post answers another (its handles then
     /// address the thread).
     pub fn score_text(&self, raw: &str, followers: Option<u64>, is_reply: bool) -> SpamVerdict {
-        let normalized = text::normalize(raw);
+        self.score_normalized(raw, &text::normalize(raw), followers, is_reply)
+    }
+
+    /// [`SpamScorer::score`] with the post's text already normalised (as the
+    /// classifier does anyway), so the pipeline normalises it once.
+    pub fn score_post_normalized(&self, post: &Post, normalized: &NormalizedText) -> SpamVerdict {
+        self.score_normalized(&post.text, normalized, post.author.followers, post.in_reply_to.is_some())
+    }
+
+    /// [`SpamScorer::score_text`] with `raw` already normalised.
+    pub fn score_normalized(
+        &self,
+        raw: &str,
+        normalized: &NormalizedText,
+        followers: Option<u64>,
+        is_reply: bool,
+    ) -> SpamVerdict {
         let links = Links::of(raw);
         let mut verdict = SpamVerdict::default();
 
@@ -389,7 +406,7 @@ impl SpamScorer {
                 _ => {}
             }
         }
-        if has_repeated_words(&normalized) {
+        if has_repeated_words(normalized) {
             verdict.fire("repeated_words", 0.2);
         }
         if links.shortened {

@@ -151,8 +151,7 @@ fn a_stacked_model_refuses_another_sentiment_model() {
         .enumerate()
         .map(|(i, text)| LabelledText { text: format!("{text} {i}"), label: i % 3, lang: None })
         .collect();
-    let source =
-        TrainingSource { dataset: Dataset { path: "s.csv".to_owned(), fingerprint: 0, rows }, weight: 1.0 };
+    let source = TrainingSource::new(Dataset { path: "s.csv".to_owned(), fingerprint: 0, rows }, 1.0);
     let mut options = TrainOptions::for_task(Task::Sentiment);
     options.folds = 0;
     let prepared = Prepared::new(Task::Sentiment, vec![source], &options.features, 1, None).unwrap();

@@ -135,8 +135,19 @@ pub struct SliceMetrics {
     pub recall: Vec<f64>,
     /// F1 per class, in class order.
     pub f1: Vec<f64>,
-    /// Confusion matrix: `confusion[gold][predicted]`.
+    /// Confusion matrix: `confusion[gold][predicted]`. With repeated
+    /// cross-validation it pools every repeat, so its counts add up to
+    /// `rows × repeats`.
     pub confusion: Vec<Vec<u64>>,
+    /// With repeated cross-validation: the standard deviation of
+    /// [`Self::macro_recall`] over the repeats, which says how much of a
+    /// difference between two recipes is only the luck of the folds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub macro_recall_sd: Option<f64>,
+    /// With repeated cross-validation: the standard deviation of
+    /// [`Self::macro_f1`] over the repeats.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub macro_f1_sd: Option<f64>,
 }
 
 /// Cross-validated quality of the training recipe, stored with the model so
@@ -150,8 +161,24 @@ pub struct CrossValidation {
     /// 0.5 is this threshold).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub threshold: Option<f64>,
-    /// Metrics over all rows, then per file, then per language.
+    /// How many times the k-fold split was drawn (each with its own seed);
+    /// the metrics pool the out-of-fold predictions of every repeat, which
+    /// for recall and accuracy is their mean over the repeats.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub repeats: usize,
+    /// Metrics over all evaluated rows, then per evaluated file, then per
+    /// language. Rows of files trained on only
+    /// ([`TrainingFile::train_only`]) are in every training fold and in no
+    /// slice.
     pub slices: Vec<SliceMetrics>,
+}
+
+fn one() -> usize {
+    1
+}
+
+fn is_one(value: &usize) -> bool {
+    *value == 1
 }
 
 /// One training file, so a model says what it learnt from.
@@ -167,6 +194,12 @@ pub struct TrainingFile {
     pub fingerprint: String,
     /// Weight of each row from this file relative to the others.
     pub weight: f32,
+    /// The file was only trained on: cross-validation put its rows in every
+    /// training fold and measured nothing on them (`smo train --eval-on`
+    /// names the files that are measured), so an auxiliary set from another
+    /// domain helps the model without blurring the figure that is reported.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub train_only: bool,
 }
 
 /// The JSON header of a model file.
@@ -500,7 +533,7 @@ mod tests {
         let features = FeatureConfig { hash_bits: 12, ..FeatureConfig::default() };
         let extractor = FeatureExtractor::new(features.clone()).unwrap();
         let texts = ["great thanks", "awful delay", "the flight leaves at six"];
-        let xs: Vec<Features> = texts.iter().map(|t| extractor.extract_raw(t)).collect();
+        let xs: Vec<Features> = texts.iter().map(|t| extractor.extract_raw(t, "en")).collect();
         let classes = task.classes().len();
         let examples: Vec<Example<'_>> = xs
             .iter()

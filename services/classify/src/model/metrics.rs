@@ -56,6 +56,8 @@ pub fn slice_metrics(
         recall,
         f1,
         confusion,
+        macro_recall_sd: None,
+        macro_f1_sd: None,
     }
 }
 

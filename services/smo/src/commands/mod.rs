@@ -7,6 +7,7 @@ pub mod cases;
 pub mod demo;
 pub mod eval;
 pub mod ingest;
+pub mod replay;
 pub mod report;
 pub mod run;
 pub mod search;

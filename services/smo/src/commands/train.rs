@@ -68,6 +68,9 @@ pub struct TrainArgs {
     /// Leave out negation-scope marking.
     #[arg(long)]
     no_negation: bool,
+    /// Hash English character n-grams together with other languages'.
+    #[arg(long)]
+    no_english_char_space: bool,
     /// Weight (L2 norm) of the word feature group.
     #[arg(long)]
     word_weight: Option<f32>,
@@ -77,6 +80,9 @@ pub struct TrainArgs {
     /// Do not weight classes to balance them.
     #[arg(long)]
     no_class_balance: bool,
+    /// Balance the classes within each file instead of over all rows.
+    #[arg(long)]
+    balance_per_file: bool,
     /// Drop weights smaller than this from the saved model.
     #[arg(long)]
     prune_below: Option<f32>,
@@ -85,6 +91,18 @@ pub struct TrainArgs {
     /// cues (and stacked sentiment) when it does not know the words.
     #[arg(long)]
     dense_only_weight: Option<f32>,
+    /// Measure cross-validation on this file only (repeatable; a path as
+    /// given among FILES, without `@WEIGHT`). The other files are trained
+    /// on in every fold and scored in none, so auxiliary data (another
+    /// domain) can help the model without entering the reported figure.
+    /// Default: every file is measured.
+    #[arg(long, value_name = "FILE")]
+    eval_on: Vec<String>,
+    /// Draw the k-fold split this many times (seeds SEED, SEED+1, …) and
+    /// pool the figures; the table then shows their spread (±, one
+    /// standard deviation over the repeats).
+    #[arg(long)]
+    repeats: Option<usize>,
     /// Threads for feature extraction and folds; default: all cores.
     #[arg(long)]
     threads: Option<usize>,
@@ -117,7 +135,17 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     for spec in &args.files {
         let (path, weight) = split_weight(spec)?;
         let dataset = read_csv(Path::new(path), task).with_context(|| format!("reading {path}"))?;
-        sources.push(TrainingSource { dataset, weight });
+        let mut source = TrainingSource::new(dataset, weight);
+        source.train_only = !args.eval_on.is_empty() && !args.eval_on.iter().any(|file| file == path);
+        sources.push(source);
+    }
+    for file in &args.eval_on {
+        let known = args.files.iter().any(|spec| split_weight(spec).is_ok_and(|(path, _)| path == file));
+        if !known {
+            bail!(
+                "--eval-on {file}: not one of the training files (give the path as in FILES, without @WEIGHT)"
+            );
+        }
     }
     let stack_on = match &args.stack_on {
         Some(path) => Some(
@@ -182,6 +210,7 @@ fn options(task: Task, args: &TrainArgs) -> anyhow::Result<TrainOptions> {
     }
     features.word_bigrams &= !args.no_bigrams;
     features.negation_scope &= !args.no_negation;
+    features.english_char_space &= !args.no_english_char_space;
     if let Some(weight) = args.word_weight {
         features.word_weight = weight;
     }
@@ -212,7 +241,15 @@ fn options(task: Task, args: &TrainArgs) -> anyhow::Result<TrainOptions> {
     if let Some(weight) = args.dense_only_weight {
         options.dense_only_weight = weight;
     }
+    if let Some(repeats) = args.repeats {
+        if repeats == 0 {
+            bail!("--repeats must be at least 1");
+        }
+        options.repeats = repeats;
+    }
     options.class_balance &= !args.no_class_balance;
+    options.balance_per_file |= args.balance_per_file;
+
     for (name, value) in [
         ("--learning-rate", options.sgd.learning_rate),
         ("--l2", options.sgd.l2),
@@ -240,8 +277,10 @@ fn split_weight(spec: &str) -> anyhow::Result<(&str, f32)> {
 }
 
 fn print_cross_validation(task: Task, cv: &CrossValidation) {
+    let repeats =
+        if cv.repeats > 1 { format!(", repeated {} times (pooled)", cv.repeats) } else { String::new() };
     println!(
-        "{task}: {}-fold cross-validation (every row predicted by a model that did not see it)",
+        "{task}: {}-fold cross-validation{repeats} (every row predicted by a model that did not see it)",
         cv.folds
     );
     if let Some(threshold) = cv.threshold {
@@ -249,14 +288,20 @@ fn print_cross_validation(task: Task, cv: &CrossValidation) {
             "decision threshold chosen for macro F1: {threshold:.2} (folded into the saved model's bias)"
         );
     }
-    println!("{:<52} {:>6} {:>8} {:>8} {:>8} {:>8}", "slice", "rows", "mRecall", "mF1", "acc", "AUC");
+    println!(
+        "{:<52} {:>6} {:>8} {:>5} {:>8} {:>5} {:>8} {:>8}",
+        "slice", "rows", "mRecall", "±", "mF1", "±", "acc", "AUC"
+    );
+    let spread = |sd: Option<f64>| sd.map_or_else(|| "-".to_owned(), |sd| format!("{:.1}", 100.0 * sd));
     for slice in &cv.slices {
         println!(
-            "{:<52} {:>6} {:>8.1} {:>8.1} {:>8.1} {:>8}",
+            "{:<52} {:>6} {:>8.1} {:>5} {:>8.1} {:>5} {:>8.1} {:>8}",
             truncate(&slice.name, 52),
             slice.rows,
             100.0 * slice.macro_recall,
+            spread(slice.macro_recall_sd),
             100.0 * slice.macro_f1,
+            spread(slice.macro_f1_sd),
             100.0 * slice.accuracy,
             slice.auc.map_or_else(|| "-".to_owned(), |auc| format!("{:.1}", 100.0 * auc)),
         );

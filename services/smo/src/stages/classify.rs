@@ -71,9 +71,9 @@ impl BatchHandler for ClassifyHandler {
             posts
                 .iter()
                 .map(|post| {
-                    let mut enriched = classifier.classify(post, &profile, now);
-                    enriched.spam = spam.score(post).into();
-                    enriched.near_duplicate_of = window.observe(&post.id, post.created_at, &post.text);
+                    // Classification, spam signals and the near-duplicate
+                    // window, on one normalisation of the text.
+                    let enriched = classifier.enrich(post, &profile, now, &spam, &mut window);
                     let key = topology::enriched_key(&account, enriched.intent);
                     serde_json::to_vec(&enriched)
                         .map(|payload| (enriched.intent, OutgoingMessage::new(key, payload)))
