@@ -126,7 +126,6 @@
 mod ast;
 mod error;
 mod fold;
-mod hash;
 mod parser;
 mod ruleset;
 mod view;

@@ -14,9 +14,9 @@ use std::collections::hash_map::Entry;
 use super::ast::{Expr, FieldFilter, Near, Term, Wildcard, WordMatch};
 use super::error::{RuleError, RuleSetError};
 use super::fold::lower_fold;
-use super::hash::{FxHashMap, FxHashSet};
 use super::parser::{MAX_NESTING, parse};
 use super::view::PostView;
+use crate::hashing::{FastMap as FxHashMap, FastSet as FxHashSet};
 
 /// Deepest syntax tree [`RuleSet::from_exprs`] accepts: what the parser can
 /// produce (each nesting level may add an AND/OR level) with some margin.
