@@ -55,8 +55,10 @@ async fn reply(
     let case = case_of(&state, &caller, case_id).await?;
     caller.check_holder(&case)?;
     let agent = caller.token.agent.clone().unwrap_or_else(|| caller.actor());
+    // The case's language, when detection gave one.
+    let case_language = Some(case.lang.clone()).filter(|l| !l.is_empty() && l != "und");
     let (text, language, canned) = match (body.text, body.canned) {
-        (Some(text), None) => (text, Some(case.lang.clone()).filter(|l| !l.is_empty() && l != "und"), None),
+        (Some(text), None) => (text, case_language, None),
         (None, Some(name)) => {
             let all = state.store.canned_responses(&caller.account).await?;
             let template = smo_community::choose(&all, &name, &case.lang)
@@ -65,7 +67,7 @@ async fn reply(
             let text = smo_community::render(&template.body, &values)
                 .map_err(|error| ApiError::BadRequest(format!("canned response {name}: {error}")))?;
             let language = if template.language == ANY_LANGUAGE {
-                Some(case.lang.clone()).filter(|l| !l.is_empty() && l != "und")
+                case_language
             } else {
                 Some(template.language.clone())
             };

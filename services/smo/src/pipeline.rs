@@ -116,7 +116,7 @@ impl Pipeline {
                             account.clone(),
                             CaseOpener::new(self.store.clone()),
                         )),
-                        BatchPolicy { max_messages: 500, max_wait: std::time::Duration::from_millis(100) },
+                        stages::community::COMMUNITY_BATCH,
                     ),
                 };
                 let prefetch = self.settings.prefetch.max(policy.max_messages.min(u16::MAX as usize) as u16);

@@ -67,7 +67,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use clap::Args;
 use serde::{Deserialize, Serialize};
 use smo_bus::Delivery;
-use smo_bus::worker::{BatchHandler, BatchPolicy, HandlerError, Outcome};
+use smo_bus::worker::{BatchHandler, HandlerError, Outcome};
 use smo_community::{CaseOpener, CommunitySettings, HoursConfig, SlaPolicy, SlaPolicyConfig, TargetConfig};
 use smo_ingest::{Ingestor, SourceBatch};
 use smo_proto::topology::Stage;
@@ -1369,7 +1369,7 @@ async fn replay(
     pipeline.spawn_workers(&[Stage::Classify, Stage::Index], &ids, &shutdown.subscribe(), &mut workers)?;
     let marks: SharedMarks = Arc::default();
     // As `Pipeline::spawn_workers` runs the community stage, with the hook.
-    let policy_community = BatchPolicy { max_messages: 500, max_wait: Duration::from_millis(100) };
+    let policy_community = stages::community::COMMUNITY_BATCH;
     let prefetch = pipeline.settings.prefetch.max(500);
     for id in &ids {
         let handler = TimedCommunity {

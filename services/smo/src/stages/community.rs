@@ -12,6 +12,11 @@ use smo_proto::{AccountId, EnrichedPost};
 
 use super::{parse_batch, record_batch};
 
+/// How community workers batch: up to 500 posts, waiting at most 100 ms,
+/// so a case is assignable within a fraction of a second of its post.
+pub const COMMUNITY_BATCH: smo_bus::worker::BatchPolicy =
+    smo_bus::worker::BatchPolicy { max_messages: 500, max_wait: std::time::Duration::from_millis(100) };
+
 /// Opens cases for one account.
 pub struct CommunityHandler {
     account: AccountId,
