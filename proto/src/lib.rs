@@ -15,6 +15,7 @@ pub use account::{AccountId, AccountIdError};
 pub use case::{CaseEvent, CaseEventKind, CasePriority, CaseStatus, SlaTarget};
 pub use post::{
     Author, Engagement, EnrichedPost, Intent, Language, Post, PostId, Sentiment, SentimentScore, SpamSignals,
+    Urgency,
 };
 
 /// Version of the wire shapes below; bumped on any change a reader must know about.

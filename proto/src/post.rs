@@ -191,6 +191,45 @@ impl Intent {
     }
 }
 
+/// Why a post needs a fast answer, whatever its intent: the situations
+/// agencies route to a specialist or a supervisor instead of the general
+/// queue. A post may raise several.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Urgency {
+    /// Physical danger: injury, fire, smoke, allergic reaction, an
+    /// emergency.
+    Safety,
+    /// A legal threat or a regulator: lawyers, lawsuits, the police, an
+    /// ombudsman, discrimination or harassment.
+    Legal,
+    /// The customer wants to cancel or close an order, a subscription or an
+    /// account: churn that a fast answer can still prevent.
+    Cancellation,
+    /// The service is down for the author and likely for others.
+    Outage,
+    /// Money or an account at risk: fraud, a hacked account, stolen cards,
+    /// a data leak.
+    Security,
+}
+
+impl Urgency {
+    /// Every kind, in order.
+    pub const ALL: [Self; 5] = [Self::Safety, Self::Legal, Self::Cancellation, Self::Outage, Self::Security];
+
+    /// Lowercase name, as rules (`urgency:legal`), the index and reports use
+    /// it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Safety => "safety",
+            Self::Legal => "legal",
+            Self::Cancellation => "cancellation",
+            Self::Outage => "outage",
+            Self::Security => "security",
+        }
+    }
+}
+
 /// A post with everything classify learned about it. This is what
 /// `smo.enriched` carries to the index and to community management.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -209,6 +248,10 @@ pub struct EnrichedPost {
     /// The account's topic tags that matched, sorted and unique.
     #[serde(default)]
     pub tags: Vec<String>,
+    /// The urgent situations the post raises, sorted and unique; absent when
+    /// none (and in messages written before the field existed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub urgency: Vec<Urgency>,
     /// Urgency for agents' queues in `[0, 1]`; higher is answered first.
     pub priority: f32,
     /// Which classifier produced this, so results can be traced and redone.

@@ -77,6 +77,7 @@ fn enriched_post_round_trips() {
         sentiment: smo_proto::SentimentScore { label: smo_proto::Sentiment::Negative, score: -0.6 },
         intent: smo_proto::Intent::Complaint,
         tags: vec!["delivery".into()],
+        urgency: vec![smo_proto::Urgency::Legal],
         priority: 0.7,
         classifier_version: "test".into(),
         classified_at: sample_post().created_at,
@@ -84,7 +85,7 @@ fn enriched_post_round_trips() {
         spam: SpamSignals::default(),
     };
     let text = serde_json::to_string(&enriched).expect("serialize");
-    assert!(text.contains("\"intent\":\"complaint\""));
+    assert!(text.contains("\"intent\":\"complaint\"") && text.contains("\"urgency\":[\"legal\"]"), "{text}");
     // Default spam and near-duplicate values stay off the wire.
     assert!(!text.contains("near_duplicate_of") && !text.contains("\"spam\""), "{text}");
     let back: EnrichedPost = serde_json::from_str(&text).expect("parse");
@@ -105,7 +106,7 @@ fn enriched_post_round_trips() {
 #[test]
 fn enriched_posts_written_before_spam_and_near_duplicates_still_parse() {
     // An `EnrichedPost` exactly as schema 1 writers produced it before the
-    // `near_duplicate_of` and `spam` fields existed.
+    // `near_duplicate_of`, `spam` and `urgency` fields existed.
     let old = serde_json::json!({
         "schema_version": 1,
         "post": serde_json::to_value(sample_post()).expect("serialize"),
@@ -119,6 +120,7 @@ fn enriched_posts_written_before_spam_and_near_duplicates_still_parse() {
     });
     let back: EnrichedPost = serde_json::from_value(old).expect("old messages parse");
     assert_eq!(back.near_duplicate_of, None);
+    assert!(back.urgency.is_empty());
     assert_eq!(back.spam, SpamSignals::default());
     assert!(!back.spam.is_spam() && back.spam.is_clean());
     // A partial spam object (score only) parses too.

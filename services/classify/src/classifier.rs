@@ -267,11 +267,24 @@ impl Classifier {
         let language = self.language.detect(text, profile.languages.as_deref());
         let (sentiment, complaint) = self.analyse(&post.text, text, &language.code);
         let intent = self.intent.classify_with_complaint(text, sentiment, complaint);
-        // Tags see the post's metadata too, so rules can use lang:, author:,
-        // source: and url: filters.
-        let tags = profile.tags.tags_for_view(&PostView::from_post(post, text).with_lang(&language.code));
-        let priority =
-            self.priority.score_with_complaint(text, intent, sentiment, post.author.followers, complaint);
+        let urgency = self.priority.urgency(text);
+        // Tags see the post's metadata and what classification decided, so
+        // rules can use lang:, author:, source:, url:, intent:, sentiment:
+        // and urgency: filters.
+        let view = PostView::from_post(post, text).with_lang(&language.code).with_classification(
+            intent,
+            sentiment.label,
+            &urgency.kinds,
+        );
+        let tags = profile.tags.tags_for_view(&view);
+        let priority = self.priority.score_with_cues(
+            text,
+            urgency.cues,
+            intent,
+            sentiment,
+            post.author.followers,
+            complaint,
+        );
         EnrichedPost {
             schema_version: SCHEMA_VERSION,
             post: post.clone(),
@@ -279,6 +292,7 @@ impl Classifier {
             sentiment,
             intent,
             tags,
+            urgency: urgency.kinds,
             priority,
             classifier_version: self.version.clone(),
             classified_at: now,
@@ -410,6 +424,34 @@ mod tests {
         assert_eq!(enriched.intent, Intent::Praise);
         assert_eq!(enriched.tags, vec!["baggage"]);
         assert!(enriched.priority < 0.3);
+    }
+
+    #[test]
+    fn urgency_kinds_and_classification_aware_tags() {
+        let profile = AccountProfile::new(
+            &[
+                TagRule::from_rule("crew-praise", "intent:praise AND (crew OR staff)"),
+                TagRule::from_rule("legal-threat", "urgency:legal"),
+                TagRule::from_rule("angry", "sentiment:negative"),
+            ],
+            None,
+        )
+        .unwrap_or_else(|err| panic!("{err}"));
+        let classifier = Classifier::new();
+        let threat = classifier.classify(
+            &post("@AcmeAir you lost my bag and my lawyer will hear about it. Unacceptable!", None),
+            &profile,
+            Utc::now(),
+        );
+        assert_eq!(threat.urgency, [smo_proto::Urgency::Legal]);
+        assert_eq!(threat.tags, ["angry", "legal-threat"]);
+        let praise = classifier.classify(
+            &post("@AcmeAir thank you, the crew was wonderful!", None),
+            &profile,
+            Utc::now(),
+        );
+        assert!(praise.urgency.is_empty());
+        assert_eq!(praise.tags, ["crew-praise"]);
     }
 
     #[test]

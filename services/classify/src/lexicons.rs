@@ -25,12 +25,28 @@ pub(crate) const QUESTION_CUES: &str = include_str!("../lexicons/question_cues.t
 pub(crate) const QUESTION_OPENINGS: &str = include_str!("../lexicons/question_openings.txt");
 /// Praise cues, one keyword per line.
 pub(crate) const PRAISE_CUES: &str = include_str!("../lexicons/praise_cues.txt");
-/// Urgency cues, one keyword per line.
+/// Urgency cues, one keyword per line, in `[kind]` sections.
 pub(crate) const URGENCY_CUES: &str = include_str!("../lexicons/urgency_cues.txt");
 
-/// The non-blank, non-comment (`//`) lines of `list`, trimmed.
+/// The non-blank, non-comment (`//`) lines of `list`, trimmed, without
+/// section headers (`[kind]`).
 pub(crate) fn entries(list: &'static str) -> impl Iterator<Item = &'static str> {
-    list.lines().map(str::trim).filter(|line| !line.is_empty() && !line.starts_with("//"))
+    sectioned(list).map(|(_, entry)| entry)
+}
+
+/// The entries of `list` with the section each is under: the name of the
+/// last `[name]` line before it, or `""` before the first.
+pub(crate) fn sectioned(list: &'static str) -> impl Iterator<Item = (&'static str, &'static str)> {
+    let mut section = "";
+    list.lines().map(str::trim).filter(|line| !line.is_empty() && !line.starts_with("//")).filter_map(
+        move |line| match line.strip_prefix('[').and_then(|rest| rest.strip_suffix(']')) {
+            Some(name) => {
+                section = name.trim();
+                None
+            }
+            None => Some((section, line)),
+        },
+    )
 }
 
 /// Every whitespace-separated word of `list`'s entries.
@@ -97,6 +113,20 @@ mod tests {
                     panic!("built-in cue {cue:?} does not compile: {reason}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn urgency_cues_are_all_under_a_known_kind_once() {
+        let mut seen = std::collections::HashSet::new();
+        for (section, cue) in sectioned(URGENCY_CUES) {
+            let known =
+                section == "general" || smo_proto::Urgency::ALL.iter().any(|kind| kind.as_str() == section);
+            assert!(known, "{cue:?} is under unknown section [{section}]");
+            assert!(seen.insert(cue), "{cue:?} is listed twice");
+        }
+        for kind in smo_proto::Urgency::ALL {
+            assert!(sectioned(URGENCY_CUES).any(|(section, _)| section == kind.as_str()), "{kind:?}");
         }
     }
 

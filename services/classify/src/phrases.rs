@@ -281,6 +281,12 @@ impl CueSet {
         self.matcher.matches(text).into_iter().filter(|&hit| hit).count()
     }
 
+    /// For each cue, in the order given to [`Self::new`], whether it is
+    /// present in `text`.
+    pub(crate) fn hits(&self, text: &NormalizedText) -> Vec<bool> {
+        self.matcher.matches(text)
+    }
+
     /// Whether any cue is present in `text`.
     pub(crate) fn any(&self, text: &NormalizedText) -> bool {
         self.count(text) > 0

@@ -5,14 +5,14 @@
 //! | --- | --- |
 //! | intent | complaint 0.40, question 0.25, praise and other 0.05; with a complaint model, a complaint 0.30 + 0.10 × P(complaint) and others at least 0.30 × P(complaint) |
 //! | negative sentiment | up to 0.20, proportional to its strength |
-//! | urgency cues (`outage`, `lawyer`, `injured`, `cancel my account`…) | 0.25 for the first, 0.05 per extra, at most 0.35 |
+//! | urgency cues (`outage`, `lawyer`, `injured`, `cancel my account`…; see [`Urgency`]) | 0.25 for the first, 0.05 per extra, at most 0.35 |
 //! | author reach | up to 0.15: log10(followers + 1) / 6, so 1M followers is full |
 //! | shouting at the brand (negative with `!!` or capitals) | 0.05 |
 //!
 //! A furious complaint about a safety issue from a large account lands near
 //! 1; a neutral remark lands near 0.05.
 
-use smo_proto::{Intent, SentimentScore};
+use smo_proto::{Intent, SentimentScore, Urgency};
 
 use crate::lexicons;
 use crate::phrases::CueSet;
@@ -36,10 +36,24 @@ const SURE_COMPLAINT_SPREAD: f32 = 0.10;
 /// this times its complaint probability (below 0.15 since it is below 0.5).
 const UNFLAGGED_COMPLAINT_WEIGHT: f32 = 0.30;
 
-/// Computes [`smo_proto::EnrichedPost::priority`]. Build once and share.
+/// Computes [`smo_proto::EnrichedPost::priority`] and
+/// [`smo_proto::EnrichedPost::urgency`]. Build once and share.
 #[derive(Debug, Clone)]
 pub struct PriorityScorer {
     urgency: CueSet,
+    /// The kind of each cue of `urgency`, in order; `None` for the
+    /// `[general]` cues that raise the priority without naming a kind.
+    cue_kinds: Vec<Option<Urgency>>,
+}
+
+/// The urgency cues found in one post: how many distinct ones (what the
+/// priority counts) and the kinds they name (what routing and reports use).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UrgencyCues {
+    /// Distinct cues present.
+    pub cues: usize,
+    /// Kinds named by those cues, sorted and unique.
+    pub kinds: Vec<Urgency>,
 }
 
 impl Default for PriorityScorer {
@@ -51,12 +65,34 @@ impl Default for PriorityScorer {
 impl PriorityScorer {
     /// Compiles the built-in urgency cues.
     pub fn new() -> Self {
-        Self { urgency: CueSet::new(lexicons::entries(lexicons::URGENCY_CUES)) }
+        let sectioned: Vec<(&str, &str)> = lexicons::sectioned(lexicons::URGENCY_CUES).collect();
+        let cue_kinds = sectioned
+            .iter()
+            .map(|(section, _)| Urgency::ALL.into_iter().find(|kind| kind.as_str() == *section))
+            .collect();
+        Self { urgency: CueSet::new(sectioned.iter().map(|(_, cue)| *cue)), cue_kinds }
     }
 
     /// Number of distinct urgency cues in `text`.
     pub fn urgency_cues(&self, text: &NormalizedText) -> usize {
         self.urgency.count(text)
+    }
+
+    /// The urgency cues of `text` and the kinds they name.
+    pub fn urgency(&self, text: &NormalizedText) -> UrgencyCues {
+        let hits = self.urgency.hits(text);
+        let mut found = UrgencyCues::default();
+        for (hit, kind) in hits.into_iter().zip(&self.cue_kinds) {
+            if hit {
+                found.cues += 1;
+                if let Some(kind) = kind {
+                    found.kinds.push(*kind);
+                }
+            }
+        }
+        found.kinds.sort_unstable();
+        found.kinds.dedup();
+        found
     }
 
     /// Priority of a post with this `intent` and `sentiment`, written by an
@@ -83,6 +119,22 @@ impl PriorityScorer {
         followers: Option<u64>,
         complaint_probability: Option<f32>,
     ) -> f32 {
+        let cues = self.urgency_cues(text);
+        self.score_with_cues(text, cues, intent, sentiment, followers, complaint_probability)
+    }
+
+    /// [`Self::score_with_complaint`] with the urgency cues already counted
+    /// (`cues` from [`Self::urgency`]), so the classifier matches them once
+    /// for both the priority and the urgency kinds.
+    pub fn score_with_cues(
+        &self,
+        text: &NormalizedText,
+        cues: usize,
+        intent: Intent,
+        sentiment: SentimentScore,
+        followers: Option<u64>,
+        complaint_probability: Option<f32>,
+    ) -> f32 {
         let intent_base = match intent {
             Intent::Complaint => COMPLAINT_BASE,
             Intent::Question => QUESTION_BASE,
@@ -100,7 +152,7 @@ impl PriorityScorer {
         } else {
             0.0
         };
-        let urgency = match self.urgency_cues(text) {
+        let urgency = match cues {
             0 => 0.0,
             cues => FIRST_URGENCY_CUE + EXTRA_URGENCY_CUE * (cues - 1).min(MAX_EXTRA_URGENCY_CUES) as f32,
         };
@@ -139,6 +191,29 @@ mod tests {
         let priority = scorer.score(&text, Intent::Complaint, sentiment(-0.9), Some(2_000_000));
         assert!(priority > 0.9, "{priority}");
         assert!(priority <= 1.0);
+    }
+
+    #[test]
+    fn urgency_kinds_are_named() {
+        let scorer = PriorityScorer::new();
+        let kinds = |raw: &str| scorer.urgency(&normalize(raw)).kinds;
+        assert_eq!(
+            kinds("@AcmeAir the charger EXPLODED and my son was injured!! calling my lawyer"),
+            [Urgency::Safety, Urgency::Legal]
+        );
+        assert_eq!(kinds("@StreamFlix I want to cancel my subscription today"), [Urgency::Cancellation]);
+        assert_eq!(kinds("@TelcoNet internet down again, is there an outage?"), [Urgency::Outage]);
+        assert_eq!(
+            kinds("@BankCo my card was stolen and someone made a fraudulent payment"),
+            [Urgency::Security]
+        );
+        assert_eq!(kinds("@Lufthansa ich werde kündigen, dringend"), [Urgency::Cancellation]);
+        // Product names and slang are not emergencies; a bare `urgent`
+        // raises the priority without naming a kind.
+        assert!(kinds("my Fire TV stick keeps buffering").is_empty());
+        assert!(kinds("this new song is fire").is_empty());
+        let urgent = scorer.urgency(&normalize("urgent: please reply"));
+        assert_eq!((urgent.cues, urgent.kinds.len()), (1, 0));
     }
 
     #[test]

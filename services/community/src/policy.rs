@@ -126,11 +126,14 @@ impl AccountPolicy {
             return self.default_team.clone();
         }
         let text = NormalizedText::new(&post.post.text);
-        let view = PostView::from_post(&post.post, &text).with_lang(&post.language.code).with_labels(
-            post.tags.iter().map(String::as_str),
-            post.intent.as_str(),
-            post.sentiment.label.as_str(),
-        );
+        let view = PostView::from_post(&post.post, &text)
+            .with_lang(&post.language.code)
+            .with_labels(
+                post.tags.iter().map(String::as_str),
+                post.intent.as_str(),
+                post.sentiment.label.as_str(),
+            )
+            .with_urgency(post.urgency.iter().map(|kind| kind.as_str()));
         self.routing
             .iter()
             .find(|rule| rule.condition.matches(&view))

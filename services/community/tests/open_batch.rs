@@ -52,6 +52,7 @@ fn enriched(account_name: &str, native_id: &str, intent: Intent) -> EnrichedPost
         sentiment: SentimentScore { label: Sentiment::Negative, score: -0.7 },
         intent,
         tags: vec!["delivery".to_owned()],
+        urgency: Vec::new(),
         priority: 0.8,
         classifier_version: "test".to_owned(),
         classified_at: created_at,
@@ -259,6 +260,18 @@ fn routing_conditions_speak_the_rule_language() {
         with("my parcel, which I ordered in May, never arrived", "en", &[], Intent::Complaint),
         team("general")
     );
+
+    // The urgency kinds classification found route too, whatever the words.
+    let by_urgency: CommunitySettings = serde_json::from_value(serde_json::json!({
+        "routing": [{"name": "safety", "when": "urgency:safety", "team": "safety"}],
+        "default_team": "general"
+    }))
+    .expect("settings");
+    let policy = smo_community::AccountPolicy::compile(&by_urgency).expect("compiles");
+    let mut post = enriched("acme", "1", Intent::Complaint);
+    assert_eq!(policy.team_for(&post), team("general"));
+    post.urgency = vec![smo_proto::Urgency::Outage, smo_proto::Urgency::Safety];
+    assert_eq!(policy.team_for(&post), team("safety"));
 
     let broken: CommunitySettings = serde_json::from_value(serde_json::json!({
         "routing": [{"name": "x", "when": "lang:es", "team": "a"}, {"name": "y", "when": "(refund OR", "team": "b"}]

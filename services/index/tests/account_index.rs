@@ -55,6 +55,7 @@ impl PostBuilder {
                 sentiment: SentimentScore { label: Sentiment::Neutral, score: 0.0 },
                 intent: Intent::Other,
                 tags: Vec::new(),
+                urgency: Vec::new(),
                 priority: 0.1,
                 classifier_version: "test".to_owned(),
                 classified_at: at(3, 12),

@@ -136,10 +136,15 @@ pub enum Field {
     /// once a post is classified (routing conditions, search), never while
     /// the tags themselves are being computed.
     Tag,
-    /// `intent:complaint`: the classified intent, like `tag:`.
+    /// `intent:complaint`: the classified intent. Known to topic tags too
+    /// (classification decides it before tags), so a tag can be
+    /// `intent:praise AND (staff OR crew)`.
     Intent,
-    /// `sentiment:negative`: the classified sentiment label, like `tag:`.
+    /// `sentiment:negative`: the classified sentiment label, like `intent:`.
     Sentiment,
+    /// `urgency:legal`: one of the urgent situations the post raises
+    /// (safety, legal, cancellation, outage, security), like `intent:`.
+    Urgency,
 }
 
 impl Field {
@@ -153,6 +158,7 @@ impl Field {
             Field::Tag => "tag",
             Field::Intent => "intent",
             Field::Sentiment => "sentiment",
+            Field::Urgency => "urgency",
         }
     }
 
@@ -165,6 +171,7 @@ impl Field {
             "tag" => Some(Field::Tag),
             "intent" => Some(Field::Intent),
             "sentiment" => Some(Field::Sentiment),
+            "urgency" => Some(Field::Urgency),
             _ => None,
         }
     }
@@ -189,7 +196,9 @@ impl FieldFilter {
             return actual.starts_with(self.value.as_str());
         }
         match self.field {
-            Field::Author | Field::Tag | Field::Intent | Field::Sentiment => actual == self.value,
+            Field::Author | Field::Tag | Field::Intent | Field::Sentiment | Field::Urgency => {
+                actual == self.value
+            }
             // `lang:pt` also accepts a regional code such as `pt-br`.
             Field::Lang => actual
                 .strip_prefix(self.value.as_str())

@@ -36,7 +36,8 @@
 //! hashtag     = "#" , tag-name | "#" , wildcard ;
 //! mention     = "@" , handle | "@" , wildcard ;
 //! field       = field-name , ":" , ( value | '"' , value , '"' ) ;
-//! field-name  = "author" | "lang" | "source" | "url" | "tag" | "intent" | "sentiment" ;
+//! field-name  = "author" | "lang" | "source" | "url" | "tag" | "intent" | "sentiment"
+//!             | "urgency" ;
 //! n           = 0 … 100 ;
 //! ```
 //!
@@ -84,10 +85,13 @@
 //!   name or its kind before `:` (`source:file` matches `file:sample`), and
 //!   a trailing `*` makes any of these a prefix. `url:acme.com` matches that
 //!   domain and its subdomains; a `url:` value with a `/` or without a dot
-//!   is matched as a substring of the URL. `tag:billing`, `intent:complaint`
-//!   and `sentiment:negative` compare what classification decided, so they
-//!   serve rules that run after it (routing conditions, searches; see
-//!   [`PostView::with_labels`]). Field values with spaces, `(` or
+//!   is matched as a substring of the URL. `intent:complaint`,
+//!   `sentiment:negative` and `urgency:legal` compare what classification
+//!   decided; topic tags see them (the classifier decides them first), as do
+//!   the rules that run after classification (routing conditions, searches;
+//!   see [`PostView::with_classification`] and [`PostView::with_labels`]).
+//!   `tag:billing` compares the tags themselves, so it serves only the rules
+//!   that run after tagging. Field values with spaces, `(` or
 //!   `)` are quoted: `source:"web form"`. A field the post does not carry
 //!   (no URL, language not supplied) never matches.
 //! - `foo:bar` with an unknown field name is an error (catches typos such as

@@ -181,6 +181,26 @@ fn classification_labels() {
     assert!(check("intent:complaint AND sentiment:negative"));
     assert!(!check("intent:question"));
     assert!(check("lang:es AND (refund OR reembolso) AND NOT sentiment:positive"));
+    assert!(!check("urgency:legal"), "no urgency until it is supplied");
+    let view = view.with_urgency(["Legal", "outage"]);
+    assert!(rule("urgency:legal AND urgency:outage").matches(&view));
+    assert!(!rule("urgency:safety").matches(&view));
+}
+
+#[test]
+fn classification_before_tagging() {
+    use smo_proto::{Intent, Sentiment, Urgency};
+    let text = NormalizedTextOwned::new("thank you, the crew was amazing");
+    let view =
+        PostView::new(&text.0).with_classification(Intent::Praise, Sentiment::Positive, &[Urgency::Safety]);
+    assert!(rule("intent:praise AND (crew OR staff)").matches(&view));
+    assert!(rule("sentiment:positive AND urgency:safety").matches(&view));
+    assert!(!rule("tag:anything").matches(&view), "tags are not known while tagging");
+    let calm = PostView::new(&text.0).with_classification(Intent::Praise, Sentiment::Positive, &[]);
+    assert!(
+        !rule("urgency:safety").matches(&calm)
+            && rule("NOT (urgency:safety OR urgency:legal)").matches(&calm)
+    );
 }
 
 struct NormalizedTextOwned(crate::text::NormalizedText);

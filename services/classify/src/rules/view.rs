@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 use std::sync::OnceLock;
 
-use smo_proto::Post;
+use smo_proto::{Intent, Post, Sentiment, Urgency};
 
 use super::ast::{Field, FieldFilter};
 use super::fold::{fold_word, original_words};
@@ -31,11 +31,14 @@ pub struct PostView<'a> {
     lang: Option<Box<str>>,
     source: Option<Box<str>>,
     url: Option<Box<str>>,
-    /// Classification labels (`tag:`, `intent:`, `sentiment:`), lowercase;
-    /// empty until [`Self::with_labels`].
+    /// Classification labels (`tag:`, `intent:`, `sentiment:`, `urgency:`),
+    /// lowercase; empty until [`Self::with_classification`] or
+    /// [`Self::with_labels`]. The classifier's own labels are static names,
+    /// borrowed rather than allocated per post.
     tags: Vec<Box<str>>,
-    intent: Option<Box<str>>,
-    sentiment: Option<Box<str>>,
+    intent: Option<Cow<'static, str>>,
+    sentiment: Option<Cow<'static, str>>,
+    urgency: Vec<Cow<'static, str>>,
 }
 
 impl<'a> PostView<'a> {
@@ -78,6 +81,7 @@ impl<'a> PostView<'a> {
             tags: Vec::new(),
             intent: None,
             sentiment: None,
+            urgency: Vec::new(),
         }
     }
 
@@ -108,9 +112,19 @@ impl<'a> PostView<'a> {
         self
     }
 
-    /// Sets what classification decided, for the `tag:`, `intent:` and
-    /// `sentiment:` filters of rules that run after it (routing conditions,
-    /// searches).
+    /// Sets what classification decided before tagging, for the `intent:`,
+    /// `sentiment:` and `urgency:` filters of topic tags; allocates nothing
+    /// when the post raises no urgency.
+    pub fn with_classification(mut self, intent: Intent, sentiment: Sentiment, urgency: &[Urgency]) -> Self {
+        self.intent = Some(Cow::Borrowed(intent.as_str()));
+        self.sentiment = Some(Cow::Borrowed(sentiment.as_str()));
+        self.urgency = urgency.iter().map(|kind| Cow::Borrowed(kind.as_str())).collect();
+        self
+    }
+
+    /// Sets what classification decided as stored names, for the `tag:`,
+    /// `intent:` and `sentiment:` filters of rules that run after it
+    /// (routing conditions, searches).
     pub fn with_labels<'t>(
         mut self,
         tags: impl IntoIterator<Item = &'t str>,
@@ -118,8 +132,15 @@ impl<'a> PostView<'a> {
         sentiment: &str,
     ) -> Self {
         self.tags = tags.into_iter().map(|tag| tag.trim().to_lowercase().into()).collect();
-        self.intent = Some(intent.trim().to_lowercase().into());
-        self.sentiment = Some(sentiment.trim().to_lowercase().into());
+        self.intent = Some(Cow::Owned(intent.trim().to_lowercase()));
+        self.sentiment = Some(Cow::Owned(sentiment.trim().to_lowercase()));
+        self
+    }
+
+    /// Sets the urgency kinds as stored names, for the `urgency:` filter of
+    /// rules that run after classification.
+    pub fn with_urgency<'t>(mut self, urgency: impl IntoIterator<Item = &'t str>) -> Self {
+        self.urgency = urgency.into_iter().map(|kind| Cow::Owned(kind.trim().to_lowercase())).collect();
         self
     }
 
@@ -177,6 +198,7 @@ impl<'a> PostView<'a> {
             Field::Intent => self.intent.as_deref(),
             Field::Sentiment => self.sentiment.as_deref(),
             Field::Tag => return self.tags.iter().any(|tag| filter.matches(tag)),
+            Field::Urgency => return self.urgency.iter().any(|kind| filter.matches(kind)),
         };
         single.is_some_and(|actual| filter.matches(actual))
     }
