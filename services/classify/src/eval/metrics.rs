@@ -36,6 +36,17 @@ pub struct ClassMetrics {
     pub predicted: u64,
 }
 
+impl ClassMetrics {
+    /// Figures of a class from its counts: rows rightly predicted as it,
+    /// rows predicted as it, and rows that are it.
+    pub fn from_counts(label: impl Into<String>, true_positives: u64, predicted: u64, support: u64) -> Self {
+        let precision = ratio(true_positives, predicted).unwrap_or(0.0);
+        let recall = ratio(true_positives, support).unwrap_or(0.0);
+        let f1 = if precision + recall > 0.0 { 2.0 * precision * recall / (precision + recall) } else { 0.0 };
+        Self { label: label.into(), precision, recall, f1, support, predicted }
+    }
+}
+
 impl ConfusionMatrix {
     /// An empty matrix.
     pub fn new() -> Self {
@@ -197,20 +208,12 @@ impl ConfusionMatrix {
     }
 
     fn class_at(&self, i: usize) -> ClassMetrics {
-        let true_positives = self.count_at(i, i);
-        let support = self.row_sum(i);
-        let predicted = self.column_sum(i);
-        let precision = ratio(true_positives, predicted).unwrap_or(0.0);
-        let recall = ratio(true_positives, support).unwrap_or(0.0);
-        let f1 = if precision + recall > 0.0 { 2.0 * precision * recall / (precision + recall) } else { 0.0 };
-        ClassMetrics {
-            label: self.labels.get(i).cloned().unwrap_or_default(),
-            precision,
-            recall,
-            f1,
-            support,
-            predicted,
-        }
+        ClassMetrics::from_counts(
+            self.labels.get(i).cloned().unwrap_or_default(),
+            self.count_at(i, i),
+            self.column_sum(i),
+            self.row_sum(i),
+        )
     }
 
     fn count_at(&self, g: usize, p: usize) -> u64 {

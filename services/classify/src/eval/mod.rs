@@ -6,8 +6,10 @@
 //! benchmarks without any I/O.
 
 pub mod metrics;
+pub mod topics;
 
 pub use metrics::{ClassMetrics, ConfusionMatrix, ratio, roc_auc};
+pub use topics::{TopicCounts, TopicScores};
 
 use crate::text::NormalizedText;
 

@@ -11,7 +11,10 @@
 //! - `language` (`lang`, `text`, optional `kind`): accuracy per length class
 //!   and per language, the mean over languages per class (lingua's table),
 //!   and a row for short texts; `--whatlang-only` scores whatlang alone on
-//!   the raw text, the baseline the published figures describe.
+//!   the raw text, the baseline the published figures describe;
+//! - `topics` (`text` and one 0/1 column per topic, with `--tags FILE`):
+//!   per-topic precision, recall and F1 of an account's tags and their mean
+//!   (Kecht et al.'s measure); see [`topics`].
 //!
 //! Columns are found by header name. A malformed row is skipped, counted and
 //! reported on stderr rather than aborting a long run; a missing column is
@@ -49,6 +52,19 @@ pub struct EvalArgs {
     /// noise removal, corrections and `und` (the published baseline).
     #[arg(long)]
     whatlang_only: bool,
+    /// Topics only: the account's tags to score, a TOML file of `[[tags]]`
+    /// tables shaped like an account's in smo.toml (e.g.
+    /// config/topics/amazonhelp.toml).
+    #[arg(long, required_if_eq("task", "topics"))]
+    tags: Option<PathBuf>,
+    /// Topics only: the account's candidate languages, comma-separated, as
+    /// `accounts[].languages` (default: all).
+    #[arg(long, value_delimiter = ',')]
+    languages: Option<Vec<String>>,
+    /// Topics only: list up to this many missed and wrongly tagged posts
+    /// per topic, to see what a rule needs.
+    #[arg(long, default_value_t = 0)]
+    errors: usize,
 }
 
 /// The evaluated tasks.
@@ -60,6 +76,9 @@ enum Task {
     Complaint,
     /// Language identification; accuracy per language and length class.
     Language,
+    /// An account's topic tags against topic-labelled posts; per-topic F1
+    /// and their mean.
+    Topics,
 }
 
 impl Task {
@@ -68,6 +87,7 @@ impl Task {
             Self::Sentiment => "sentiment",
             Self::Complaint => "complaint",
             Self::Language => "language",
+            Self::Topics => "topics",
         }
     }
 }
@@ -118,6 +138,18 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             let header = header(loaded.rows.len(), &loaded.skipped, description, None);
             let report = evaluate_languages(detector, &loaded.rows, header);
             if args.json { emit_json(&report) } else { emit(&print_languages(&report)) }
+        }
+        Task::Topics => {
+            let tags_file = args.tags.as_deref().context("`smo eval topics` needs --tags FILE")?;
+            let tags = topics::read_tags(tags_file, args.languages.clone())?;
+            let loaded = topics::read_topics(&args.file, tags.rules())?;
+            loaded.skipped.warn(&args.file);
+            let (classifier, description) = load_classifier(&args.models)?;
+            let header = header(loaded.rows.len(), &loaded.skipped, description, None);
+            let account = smo_proto::AccountId::new("eval")?;
+            let report =
+                topics::evaluate_topics(&account, &classifier, &tags, &loaded.rows, header, args.errors);
+            if args.json { emit_json(&report) } else { emit(&topics::print_topics(&report)) }
         }
     }
 }
@@ -201,12 +233,7 @@ fn read_csv<T>(
     columns: &[Column],
     mut parse: impl FnMut(&[Option<&str>]) -> Result<T, String>,
 ) -> anyhow::Result<Loaded<T>> {
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_path(path)
-        .with_context(|| format!("opening {}", path.display()))?;
-    let headers =
-        reader.headers().with_context(|| format!("{}: reading the header row", path.display()))?.clone();
+    let (reader, headers) = open_csv(path)?;
     let names: Vec<String> =
         headers.iter().map(|h| h.trim_start_matches('\u{feff}').trim().to_ascii_lowercase()).collect();
     let mut positions = Vec::with_capacity(columns.len());
@@ -222,7 +249,34 @@ fn read_csv<T>(
         }
         positions.push(found);
     }
+    parse_records(path, reader, headers.len(), |record, _line| {
+        let values: Vec<Option<&str>> =
+            positions.iter().map(|position| position.and_then(|i| record.get(i))).collect();
+        parse(&values)
+    })
+}
 
+/// Opens `path` as a CSV file with a header row, and reads the header.
+fn open_csv(path: &Path) -> anyhow::Result<(csv::Reader<std::fs::File>, csv::StringRecord)> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    let headers =
+        reader.headers().with_context(|| format!("{}: reading the header row", path.display()))?.clone();
+    Ok((reader, headers))
+}
+
+/// Hands every record of `reader` with `fields` fields to `parse` (with its
+/// line number) and collects the rows; a record of another length, one the
+/// CSV reader refuses, or one `parse` rejects is skipped and counted. An
+/// I/O error, or a file without a usable row, is an error.
+fn parse_records<T>(
+    path: &Path,
+    mut reader: csv::Reader<std::fs::File>,
+    fields: usize,
+    mut parse: impl FnMut(&csv::StringRecord, u64) -> Result<T, String>,
+) -> anyhow::Result<Loaded<T>> {
     let mut rows = Vec::new();
     let mut skipped = Skipped::default();
     let mut record = csv::StringRecord::new();
@@ -232,17 +286,12 @@ fn read_csv<T>(
             Ok(false) => break,
             Ok(true) => {
                 let line = record.position().map_or(line, |p| p.line());
-                if record.len() != headers.len() {
-                    skipped.add(format!(
-                        "line {line}: {} fields where the header has {}",
-                        record.len(),
-                        headers.len()
-                    ));
+                if record.len() != fields {
+                    skipped
+                        .add(format!("line {line}: {} fields where the header has {fields}", record.len()));
                     continue;
                 }
-                let values: Vec<Option<&str>> =
-                    positions.iter().map(|position| position.and_then(|i| record.get(i))).collect();
-                match parse(&values) {
+                match parse(&record, line) {
                     Ok(row) => rows.push(row),
                     Err(reason) => skipped.add(format!("line {line}: {reason}")),
                 }
@@ -420,7 +469,7 @@ fn in_sample(classifier: &Classifier, task: Task, file: &Path) -> Option<InSampl
     let header = match task {
         Task::Sentiment => classifier.sentiment_model(),
         Task::Complaint => classifier.complaint_model(),
-        Task::Language => None,
+        Task::Language | Task::Topics => None,
     }?;
     let bytes = std::fs::read(file).ok()?;
     let fingerprint = format!("{:016x}", fnv1a64(&bytes));
@@ -738,6 +787,9 @@ macro_rules! outln {
     }};
 }
 
+// After the macros, which it uses.
+mod topics;
+
 /// Writes `text` to stdout. A closed pipe (`smo eval … | head`) is not an
 /// error, and never a panic as `println!` would make it.
 pub(crate) fn emit(text: &str) -> anyhow::Result<()> {
@@ -814,9 +866,10 @@ fn print_header(o: &mut String, header: &Header) {
 }
 
 fn print_per_class(o: &mut String, classes: &[ClassMetrics]) {
+    let width = classes.iter().map(|class| class.label.chars().count()).max().unwrap_or(0).max(16);
     outln!(
         o,
-        "  {:<16} {:>9} {:>7} {:>7} {:>8} {:>9}",
+        "  {:<width$} {:>9} {:>7} {:>7} {:>8} {:>9}",
         "class",
         "precision",
         "recall",
@@ -827,7 +880,7 @@ fn print_per_class(o: &mut String, classes: &[ClassMetrics]) {
     for class in classes {
         outln!(
             o,
-            "  {:<16} {:>9} {:>7} {:>7} {:>8} {:>9}",
+            "  {:<width$} {:>9} {:>7} {:>7} {:>8} {:>9}",
             class.label,
             pct(Some(class.precision)),
             pct(Some(class.recall)),
