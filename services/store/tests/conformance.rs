@@ -8,8 +8,8 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
-use common::TestStore;
-use smo_proto::{AccountId, CaseEventKind, CasePriority, CaseStatus, Intent, PostId};
+use common::{TestStore, account};
+use smo_proto::{CaseEventKind, CasePriority, CaseStatus, Intent, PostId};
 use smo_store::{CaseFilter, NewCase, OpenedCase, SYSTEM_ACTOR, StoreError};
 
 on_both_backends!(
@@ -27,10 +27,6 @@ on_both_backends!(
     cursors_checkpoint_and_record_errors,
     odd_input_is_stored_or_refused_never_panics,
 );
-
-fn account(name: &str) -> AccountId {
-    AccountId::new(name).expect("valid account")
-}
 
 fn names(list: &[&str]) -> Vec<String> {
     list.iter().map(|name| (*name).to_owned()).collect()

@@ -7,7 +7,7 @@
 mod common;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
-use common::TestStore;
+use common::{TestStore, account};
 use smo_proto::{AccountId, CaseEventKind, CasePriority, CaseStatus, Intent, PostId};
 use smo_store::{CannedResponse, DeliveryOutcome, DeliveryState, NewCase, NewReply, OpenOptions, StoreError};
 
@@ -18,10 +18,6 @@ on_both_backends!(
     notes_touch_the_case_of_their_author,
     canned_responses_are_per_account_and_language,
 );
-
-fn account(name: &str) -> AccountId {
-    AccountId::new(name).expect("valid account")
-}
 
 fn at(minute: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2024, 5, 6, 10, minute, 0).single().expect("valid time")

@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
-use common::TestStore;
+use common::{TestStore, account};
 use smo_proto::{AccountId, CaseEventKind, CasePriority, CaseStatus, Intent, PostId};
 use smo_store::{
     AgentSpec, CaseAction, CaseCommand, NewCase, NextCase, OpenOptions, OpenedCase, Presence, Roster,
@@ -25,10 +25,6 @@ on_both_backends!(
     twenty_agents_pulling_at_once_never_share_a_case,
     rosters_are_validated_and_listed,
 );
-
-fn account(name: &str) -> AccountId {
-    AccountId::new(name).expect("valid account")
-}
 
 fn at(hour: u32, minute: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2024, 5, 6, hour, minute, 0).single().expect("valid time")

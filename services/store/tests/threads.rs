@@ -6,7 +6,7 @@
 mod common;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
-use common::TestStore;
+use common::{TestStore, account};
 use smo_proto::{AccountId, CaseEventKind, CasePriority, CaseStatus, Intent, PostId, SlaTarget};
 use smo_store::{
     CaseAction, CaseCommand, NewCase, OpenOptions, OpenedCase, SYSTEM_ACTOR, SlaClock, StoreError,
@@ -22,10 +22,6 @@ on_both_backends!(
     statuses_move_only_along_the_lifecycle_with_an_audit_trail,
     a_stale_version_is_a_conflict_and_other_accounts_see_nothing,
 );
-
-fn account(name: &str) -> AccountId {
-    AccountId::new(name).expect("valid account")
-}
 
 fn at(hour: u32, minute: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2024, 5, 6, hour, minute, 0).single().expect("valid time")

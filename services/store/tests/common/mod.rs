@@ -3,8 +3,14 @@
 
 #![allow(dead_code)]
 
+use smo_proto::AccountId;
 use smo_store::{Store, StoreOptions};
 use sqlx::Connection;
+
+/// A valid account id, for fixtures.
+pub fn account(name: &str) -> AccountId {
+    AccountId::new(name).expect("valid account")
+}
 
 /// Runs each named `async fn(&TestStore)` of the test crate once on SQLite
 /// and once on PostgreSQL, as `sqlite::name` and `postgres::name`.
