@@ -29,6 +29,7 @@ use lapin::{
     Acker, BasicProperties, Channel, Confirmation, Connection, ConnectionProperties, ErrorKind, ExchangeKind,
 };
 use smo_proto::topology::{ORIGINAL_KEY_HEADER, REASON_HEADER};
+use smo_runtime::redact::redact_url;
 use tracing::{debug, info, warn};
 
 use crate::{
@@ -79,7 +80,7 @@ pub struct RabbitBus {
 impl std::fmt::Debug for RabbitBus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RabbitBus")
-            .field("url", &redact(&self.inner.url))
+            .field("url", &redact_url(&self.inner.url))
             .field("connection_name", &self.inner.name)
             .finish()
     }
@@ -215,11 +216,11 @@ impl Inner {
                 }
                 match Connection::connect(&self.url, self.connection_properties()).await {
                     Ok(connection) => {
-                        info!(connection = %self.name, url = %redact(&self.url), "connected to RabbitMQ");
+                        info!(connection = %self.name, url = %redact_url(&self.url), "connected to RabbitMQ");
                         *live = Some(Live { connection, control: None });
                     }
                     Err(error) => {
-                        warn!(connection = %self.name, url = %redact(&self.url), attempt, %error, "connecting to RabbitMQ failed");
+                        warn!(connection = %self.name, url = %redact_url(&self.url), attempt, %error, "connecting to RabbitMQ failed");
                         last_error = error.to_string();
                         continue;
                     }
@@ -241,7 +242,7 @@ impl Inner {
         }
         Err(BusError::Connection(format!(
             "RabbitMQ at {} unreachable after {} attempts: {last_error}",
-            redact(&self.url),
+            redact_url(&self.url),
             self.options.reconnect_attempts.saturating_add(1)
         )))
     }
@@ -747,20 +748,6 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// Hides the password of an AMQP URL in logs and errors.
-fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let Some((credentials, host)) = rest.rsplit_once('@') else {
-        return url.to_owned();
-    };
-    match credentials.split_once(':') {
-        Some((user, _password)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_owned(),
-    }
-}
-
 fn short_topology(name: &str) -> Result<ShortString, BusError> {
     ShortString::try_new(name).map_err(|_| BusError::Topology {
         name: name.chars().take(64).collect(),
@@ -894,12 +881,6 @@ fn headers_from_table(table: Option<&FieldTable>) -> Headers {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn redacts_passwords() {
-        assert_eq!(redact("amqp://guest:secret@host:5672/%2f"), "amqp://guest:***@host:5672/%2f");
-        assert_eq!(redact("amqp://host"), "amqp://host");
-    }
 
     #[test]
     fn broker_dead_letters_get_our_headers() {

@@ -154,7 +154,7 @@ impl Classifier {
             if loaded != Some(stacked_on.as_str()) {
                 return Err(ModelError::Header(format!(
                     "the complaint model was trained on sentiment model {stacked_on} but {} is loaded; \
-                     retrain it with `smo train complaint … --stack-on` the current sentiment.smo",
+                     retrain it with `smo-tools train complaint … --stack-on` the current sentiment.smo",
                     loaded.unwrap_or("none")
                 )));
             }

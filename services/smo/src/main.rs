@@ -1,12 +1,11 @@
 //! The `smo` command line: runs the pipeline (embedded demo or long-running
 //! workers per role and account) and reads its results (search, cases,
-//! reports). Library crates do the work; this binary wires them together and
-//! turns their typed errors into messages with context.
+//! reports). Library crates do the work (the pipeline crate spawns every
+//! stage); each command here parses its arguments, loads the settings, opens
+//! what it needs and makes one call, turning typed errors into messages with
+//! context. Benchmarks, evaluation and training live in `smo-tools`.
 
 mod commands;
-mod config;
-mod pipeline;
-mod stages;
 
 use std::path::PathBuf;
 
@@ -38,8 +37,6 @@ enum Command {
     Cases(commands::cases::CasesArgs),
     /// Write an account's monitoring report for a period.
     Report(commands::report::ReportArgs),
-    /// Measure throughput and latency against the limits of the same run.
-    Bench(commands::bench::BenchArgs),
     /// Manage agents: sync the configured roster and settings, list, set presence.
     Agents(commands::agents::AgentsArgs),
     /// Serve the HTTP API (cases, agents, presence) until SIGTERM or Ctrl-C.
@@ -52,10 +49,6 @@ enum Command {
     Ingest(commands::ingest::IngestArgs),
     /// Import an NDJSON or CSV file into an account, resumably.
     Backfill(commands::backfill::BackfillArgs),
-    /// Train a sentiment or complaint model from labelled CSVs.
-    Train(commands::train::TrainArgs),
-    /// Score the classifier on a labelled CSV (sentiment, complaint, language).
-    Eval(commands::eval::EvalArgs),
 }
 
 #[tokio::main]
@@ -63,7 +56,7 @@ async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     // The demo prints its own summary; workers log their progress.
     let log_level =
-        if matches!(cli.command, Command::Demo(_) | Command::Bench(_)) { "warn" } else { "warn,smo=info" };
+        if matches!(cli.command, Command::Demo(_)) { "warn" } else { "warn,smo=info,smo_pipeline=info" };
     smo_runtime::telemetry::init_logging(log_level);
     let result = match cli.command {
         Command::Demo(args) => commands::demo::run(&cli.config, args).await,
@@ -71,15 +64,12 @@ async fn main() -> std::process::ExitCode {
         Command::Search(args) => commands::search::run(&cli.config, args).await,
         Command::Cases(args) => commands::cases::run(&cli.config, args).await,
         Command::Report(args) => commands::report::run(&cli.config, args).await,
-        Command::Bench(args) => commands::bench::run(&cli.config, args).await,
         Command::Agents(args) => commands::agents::run(&cli.config, args).await,
         Command::Serve(args) => commands::serve::run(&cli.config, args).await,
         Command::Tokens(args) => commands::tokens::run(&cli.config, args).await,
         Command::Sources(args) => commands::sources::run(&cli.config, args).await,
         Command::Ingest(args) => commands::ingest::run(&cli.config, args).await,
         Command::Backfill(args) => commands::backfill::run(&cli.config, args).await,
-        Command::Train(args) => commands::train::run(args),
-        Command::Eval(args) => commands::eval::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

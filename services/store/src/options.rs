@@ -31,7 +31,7 @@ impl Backend {
             Ok(Self::Sqlite)
         } else {
             Err(StoreError::InvalidUrl {
-                url: redact_url(url),
+                url: smo_runtime::redact::redact_url(url),
                 reason: "expected postgres://…, postgresql://…, sqlite://path or sqlite::memory:".to_owned(),
             })
         }
@@ -91,7 +91,7 @@ impl StoreOptions {
 
     /// The URL with any password removed, safe for logs and errors.
     pub fn redacted_url(&self) -> String {
-        redact_url(&self.url)
+        smo_runtime::redact::redact_url(&self.url)
     }
 
     /// The validated schema name, if one was set.
@@ -113,34 +113,18 @@ impl StoreOptions {
     }
 }
 
-/// Replaces the password of `scheme://user:password@host…` with `***`.
-pub(crate) fn redact_url(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else {
-        return url.to_owned();
-    };
-    let authority_start = scheme_end + 3;
-    let authority_end =
-        url[authority_start..].find(['/', '?', '#']).map_or(url.len(), |i| authority_start + i);
-    let authority = &url[authority_start..authority_end];
-    let Some(at) = authority.rfind('@') else {
-        return url.to_owned();
-    };
-    let userinfo = &authority[..at];
-    let Some(colon) = userinfo.find(':') else {
-        return url.to_owned();
-    };
-    format!("{}{}:***{}", &url[..authority_start], &userinfo[..colon], &url[authority_start + at..])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn passwords_never_reach_logs() {
-        assert_eq!(redact_url("postgres://smo:s3cret@db:5432/smo"), "postgres://smo:***@db:5432/smo");
-        assert_eq!(redact_url("postgres://smo@db/smo"), "postgres://smo@db/smo");
-        assert_eq!(redact_url("sqlite://data/smo.db"), "sqlite://data/smo.db");
+        assert_eq!(
+            StoreOptions::new("postgres://smo:s3cret@db:5432/smo").redacted_url(),
+            "postgres://smo:***@db:5432/smo"
+        );
+        assert_eq!(StoreOptions::new("postgres://smo@db/smo").redacted_url(), "postgres://smo@db/smo");
+        assert_eq!(StoreOptions::new("sqlite://data/smo.db").redacted_url(), "sqlite://data/smo.db");
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Evaluation of the classifiers on labelled data, as the published
-//! baselines measure them. Pure functions only: `smo eval` reads the CSV
+//! baselines measure them. Pure functions only: `smo-tools eval` reads the CSV
 //! files, runs the [`crate::Classifier`] and hands gold and predicted labels
 //! (or scores) to [`metrics`]; keeping the arithmetic here lets it be
 //! unit-tested against hand-computed figures and reused by tests and

@@ -86,7 +86,7 @@ pub enum ModelError {
     #[error("not an smo model file (bad magic bytes)")]
     BadMagic,
     /// The file was written by another format version.
-    #[error("model format version {found}, this build reads version {expected}; retrain with `smo train`")]
+    #[error("model format version {found}, this build reads version {expected}; retrain with `smo-tools train`")]
     UnsupportedVersion {
         /// The file's version.
         found: u32,
@@ -184,7 +184,7 @@ fn is_one(value: &usize) -> bool {
 /// One training file, so a model says what it learnt from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainingFile {
-    /// The path as given to `smo train`.
+    /// The path as given to `smo-tools train`.
     pub path: String,
     /// Rows used.
     pub rows: usize,
@@ -195,7 +195,7 @@ pub struct TrainingFile {
     /// Weight of each row from this file relative to the others.
     pub weight: f32,
     /// The file was only trained on: cross-validation put its rows in every
-    /// training fold and measured nothing on them (`smo train --eval-on`
+    /// training fold and measured nothing on them (`smo-tools train --eval-on`
     /// names the files that are measured), so an auxiliary set from another
     /// domain helps the model without blurring the figure that is reported.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

@@ -1,5 +1,5 @@
 //! The published measures, computed the way the papers compute them, so the
-//! cross-validated figures `smo train` prints can be set beside theirs:
+//! cross-validated figures `smo-tools train` prints can be set beside theirs:
 //! macro-averaged recall (SemEval-2017 Task 4A), macro-averaged F1 and ROC
 //! AUC (Preoțiuc-Pietro et al., 2019), accuracy, per-class figures and a
 //! confusion matrix.

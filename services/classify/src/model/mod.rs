@@ -5,7 +5,7 @@
 //!
 //! The classifier loads `sentiment.smo` and `complaint.smo` from a models
 //! directory (`config/models/` by default, see [`crate::Classifier::with_models`]);
-//! `smo train` writes them. Prediction is pure and allocation-light; only
+//! `smo-tools train` writes them. Prediction is pure and allocation-light; only
 //! loading and training do I/O.
 
 pub mod dataset;

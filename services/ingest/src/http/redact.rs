@@ -1,52 +1,20 @@
 //! URLs made safe to print: API keys travel in query strings (YouTube's
 //! `key=`, OAuth's `access_token=`), and URLs end up in errors, logs and the
-//! store's `last_error`. Everything that prints a URL goes through here.
+//! store's `last_error`. The rules live in [`smo_runtime::redact`]; this
+//! module adapts them to parsed URLs.
 
 use reqwest::Url;
 
-/// Query parameters whose values are credentials.
-const SECRET_PARAMS: [&str; 12] = [
-    "key",
-    "api_key",
-    "apikey",
-    "access_token",
-    "token",
-    "client_secret",
-    "secret",
-    "password",
-    "sig",
-    "signature",
-    "auth",
-    "x-algolia-api-key",
-];
-
 /// `url` with the values of secret query parameters and any password
-/// replaced by `***`.
+/// replaced by `***` (see [`smo_runtime::redact`]).
 pub fn redact_url(url: &Url) -> String {
-    let mut safe = url.clone();
-    if safe.password().is_some() {
-        let _ = safe.set_password(Some("***"));
-    }
-    if safe.query().is_some() {
-        let pairs: Vec<(String, String)> = safe
-            .query_pairs()
-            .map(|(name, value)| {
-                let secret = SECRET_PARAMS.iter().any(|s| name.eq_ignore_ascii_case(s));
-                (name.into_owned(), if secret { "***".to_owned() } else { value.into_owned() })
-            })
-            .collect();
-        safe.query_pairs_mut().clear().extend_pairs(pairs);
-    }
-    safe.to_string()
+    smo_runtime::redact::redact_url(url.as_str())
 }
 
 /// Like [`redact_url`] for text that may not parse as a URL: unparsable text
 /// is cut at its query string, which is where credentials would be.
 pub fn redact_str(url: &str) -> String {
-    match Url::parse(url) {
-        Ok(parsed) => redact_url(&parsed),
-        Err(_) => url.split('?').next().unwrap_or_default().to_owned(),
-    }
+    smo_runtime::redact::redact_url(url)
 }
 
 #[cfg(test)]

@@ -12,8 +12,8 @@ use clap::{Args, ValueEnum};
 use smo_ingest::{FileFormat, FileSource, FileSourceConfig, IngestProgress, Source};
 use smo_runtime::Shutdown;
 
-use crate::pipeline::Pipeline;
-use crate::stages;
+use smo_pipeline::Pipeline;
+use smo_pipeline::stages;
 
 /// Arguments of `smo backfill`.
 #[derive(Debug, Args)]

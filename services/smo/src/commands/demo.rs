@@ -14,11 +14,10 @@ use smo_proto::topology::Stage;
 use smo_proto::{AccountId, Intent};
 use smo_runtime::Shutdown;
 use smo_store::CaseFilter;
-use tokio::task::JoinSet;
 
 use super::search::one_line;
-use crate::pipeline::Pipeline;
-use crate::stages;
+use smo_pipeline::stages;
+use smo_pipeline::{Launch, Pipeline};
 
 /// Arguments of `smo demo`.
 #[derive(Debug, Args)]
@@ -70,35 +69,15 @@ pub async fn run(config: &Path, args: DemoArgs) -> anyhow::Result<()> {
     let pipeline = Pipeline::open(settings).await?;
     let accounts: Vec<AccountId> = pipeline.settings.accounts.iter().map(|a| a.id.clone()).collect();
     let shutdown = Shutdown::new();
-    let mut workers = JoinSet::new();
-    pipeline.spawn_workers(
-        &[Stage::Classify, Stage::Index, Stage::Community],
-        &accounts,
-        &shutdown.subscribe(),
-        &mut workers,
-    )?;
-
-    let mut ingested = Vec::new();
-    for account in &accounts {
-        let sources = &pipeline.account(account)?.sources;
-        let stats = stages::ingest::run_file_sources(
-            account,
-            sources,
-            pipeline.bus.clone(),
-            pipeline.store.clone(),
-            shutdown.subscribe(),
-        )
-        .await
-        .with_context(|| format!("ingesting the sample of {account}"))?;
-        ingested.push(stats);
-    }
+    let roles = [Stage::Ingest, Stage::Classify, Stage::Index, Stage::Community];
+    let launch = Launch { files_only: true, ..Launch::new(&roles, &accounts) };
+    let mut running = pipeline.launch(launch, &shutdown.subscribe())?;
+    let ingested = running.files_done(&accounts).await.context("ingesting the sample")?;
     let ingest_done = started.elapsed();
     let raw: Vec<u64> = ingested.iter().map(|stats| stats.published).collect();
     stages::wait_until_settled(&accounts, &raw, Duration::from_secs(300)).await?;
     shutdown.trigger();
-    while let Some(joined) = workers.join_next().await {
-        joined.context("a worker task panicked")?;
-    }
+    running.join().await?;
     let elapsed = started.elapsed();
 
     let period = smo_reports::ReportPeriod::new(args.from, args.to)?;

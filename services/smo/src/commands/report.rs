@@ -10,7 +10,7 @@ use smo_proto::AccountId;
 use smo_reports::{Report, ReportPaths, ReportPeriod};
 use smo_store::Store;
 
-use crate::config::Settings;
+use smo_pipeline::settings::Settings;
 
 /// Arguments of `smo report`.
 #[derive(Debug, Args)]

@@ -7,10 +7,8 @@ use clap::Args;
 use smo_proto::AccountId;
 use smo_proto::topology::Stage;
 use smo_runtime::Shutdown;
-use tokio::task::JoinSet;
 
-use crate::pipeline::Pipeline;
-use crate::stages;
+use smo_pipeline::{Launch, Pipeline};
 
 /// Arguments of `smo run`.
 #[derive(Debug, Args)]
@@ -40,41 +38,22 @@ pub async fn run(config: &Path, args: RunArgs) -> anyhow::Result<()> {
     let pipeline = Pipeline::open(settings).await?;
     let shutdown = Shutdown::new();
     shutdown.trigger_on_signals();
-    let mut tasks = JoinSet::new();
+    let mut running = pipeline.launch(Launch::new(&roles, &accounts), &shutdown.subscribe())?;
     if let Some(addr) = args.metrics_addr {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("binding metrics address {addr}"))?;
         let stop = shutdown.subscribe();
-        tasks.spawn(async move {
+        running.spawn(async move {
             if let Err(error) = smo_api::serve(listener, smo_api::ops_router(), stop).await {
                 tracing::error!(%error, "metrics endpoint failed");
             }
         });
         tracing::info!(%addr, "serving /healthz and /metrics");
     }
-    pipeline.spawn_workers(&roles, &accounts, &shutdown.subscribe(), &mut tasks)?;
-    if roles.contains(&Stage::Ingest) {
-        for account in &accounts {
-            let sources = pipeline.account(account)?.sources.clone();
-            let (bus, store, account) = (pipeline.bus.clone(), pipeline.store.clone(), account.clone());
-            let stop = shutdown.subscribe();
-            tasks.spawn(async move {
-                // File backfills run alongside the polled sources, so a long
-                // backfill does not hold up polling.
-                stages::ingest::run_sources(account, sources, bus, store, stop.clone()).await;
-                // A worker process stays up until told to stop, also when its
-                // sources are done: supervisors treat an exit as a failure.
-                let mut stop = stop;
-                smo_runtime::shutdown::fired(&mut stop).await;
-            });
-        }
-    }
     let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
     tracing::info!(roles = ?names, accounts = accounts.len(), "running; SIGTERM or Ctrl-C stops gracefully");
-    while let Some(joined) = tasks.join_next().await {
-        joined.context("a worker task panicked")?;
-    }
+    running.join().await?;
     pipeline.store.close().await;
     tracing::info!("stopped");
     Ok(())

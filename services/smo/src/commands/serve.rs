@@ -31,7 +31,7 @@ pub async fn run(config: &Path, args: ServeArgs) -> anyhow::Result<()> {
     let shutdown = Shutdown::new();
     shutdown.trigger_on_signals();
     let state = smo_api::v1::ApiState::new(store.clone())
-        .with_reply_destinations(crate::stages::upkeep::reply_destinations(&settings));
+        .with_reply_destinations(smo_pipeline::stages::upkeep::reply_destinations(&settings));
     let router = smo_api::ops_router().merge(smo_api::v1::router(state));
     smo_api::serve(listener, router, shutdown.subscribe()).await.context("serving the API")?;
     store.close().await;

@@ -37,9 +37,9 @@ struct SourceRow {
 pub async fn run(config: &Path, args: SourcesArgs) -> anyhow::Result<()> {
     let settings = super::load_settings(config)?;
     let account = settings.account(&args.account)?.clone();
-    let store = smo_store::connect(&settings.store_url)
-        .await
-        .with_context(|| format!("connecting to store {}", crate::pipeline::redact(&settings.store_url)))?;
+    let store = smo_store::connect(&settings.store_url).await.with_context(|| {
+        format!("connecting to store {}", smo_runtime::redact::redact_url(&settings.store_url))
+    })?;
     store.migrate().await.context("running store migrations")?;
     let mut rows = Vec::with_capacity(account.sources.len());
     for config in &account.sources {

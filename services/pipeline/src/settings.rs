@@ -4,6 +4,7 @@
 //! offending key. Relative paths are relative to the working directory.
 
 use std::collections::HashSet;
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -149,16 +150,26 @@ pub struct Settings {
     pub store_url: String,
     /// Index directory.
     pub index_dir: PathBuf,
-    /// Index batch size.
-    pub index_batch_posts: usize,
-    /// Index batch wait.
-    pub index_batch_wait: Duration,
-    /// Classify batch size.
-    pub classify_batch_posts: usize,
+    /// Batch sizes and waits set in the config; each stage's defaults sit
+    /// next to its handler (see [`crate::stages::batch_policy`]).
+    pub batches: BatchOverrides,
     /// Trained models directory.
     pub classify_models_dir: PathBuf,
     /// Accounts.
     pub accounts: Vec<AccountSettings>,
+}
+
+/// Batch settings given in the config (`classify.batch_max_posts`,
+/// `index.batch_max_posts`, `index.batch_max_wait_ms`); `None` keeps the
+/// stage's default.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BatchOverrides {
+    /// Posts classified and published per round at most.
+    pub classify_max_posts: Option<NonZeroUsize>,
+    /// Posts per index commit at most.
+    pub index_max_posts: Option<NonZeroUsize>,
+    /// Longest wait before committing a partial index batch.
+    pub index_max_wait: Option<Duration>,
 }
 
 /// One validated account.
@@ -218,10 +229,11 @@ impl Settings {
         if prefetch == 0 {
             return Err(ConfigError::invalid("bus.prefetch", "must be at least 1"));
         }
-        let index_batch_posts = positive(raw.index.batch_max_posts.unwrap_or(2000), "index.batch_max_posts")?;
-        let classify_batch_posts =
-            positive(raw.classify.batch_max_posts.unwrap_or(500), "classify.batch_max_posts")?;
-        let index_batch_wait = Duration::from_millis(raw.index.batch_max_wait_ms.unwrap_or(500));
+        let batches = BatchOverrides {
+            classify_max_posts: positive(raw.classify.batch_max_posts, "classify.batch_max_posts")?,
+            index_max_posts: positive(raw.index.batch_max_posts, "index.batch_max_posts")?,
+            index_max_wait: raw.index.batch_max_wait_ms.map(Duration::from_millis),
+        };
 
         let mut seen_accounts = HashSet::new();
         let mut accounts = Vec::with_capacity(raw.accounts.len());
@@ -329,9 +341,7 @@ impl Settings {
             bus_url,
             prefetch,
             store_url,
-            index_batch_posts,
-            index_batch_wait,
-            classify_batch_posts,
+            batches,
             classify_models_dir: raw.classify.models_dir.unwrap_or_else(|| PathBuf::from("config/models")),
             accounts,
         })
@@ -358,8 +368,13 @@ impl Settings {
     }
 }
 
-fn positive(value: usize, key: &str) -> Result<usize, ConfigError> {
-    if value == 0 { Err(ConfigError::invalid(key, "must be at least 1")) } else { Ok(value) }
+fn positive(value: Option<usize>, key: &str) -> Result<Option<NonZeroUsize>, ConfigError> {
+    match value {
+        None => Ok(None),
+        Some(value) => {
+            NonZeroUsize::new(value).map(Some).ok_or_else(|| ConfigError::invalid(key, "must be at least 1"))
+        }
+    }
 }
 
 #[cfg(test)]

@@ -170,7 +170,7 @@ async fn serve_webhook(
 
 #[cfg(test)]
 mod tests {
-    use crate::config::{ENV_OVERRIDES, RawConfig, Settings};
+    use crate::settings::{ENV_OVERRIDES, RawConfig, Settings};
 
     fn parse(text: &str) -> Result<Settings, smo_runtime::ConfigError> {
         let raw: RawConfig = smo_runtime::parse_config(text, "t", ENV_OVERRIDES, Vec::new())?;

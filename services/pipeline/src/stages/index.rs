@@ -3,9 +3,11 @@
 //! acked, so a crash before the commit means redelivery, and the upsert by id
 //! makes the redelivery harmless.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use smo_bus::Delivery;
-use smo_bus::worker::{BatchHandler, HandlerError, Outcome};
+use smo_bus::worker::{BatchHandler, BatchPolicy, HandlerError, Outcome};
 use smo_index::{AccountWriter, IndexRoot};
 use smo_proto::{AccountId, EnrichedPost};
 
@@ -19,6 +21,11 @@ pub struct IndexHandler {
 }
 
 impl IndexHandler {
+    /// How index workers batch by default: commits are the expensive part,
+    /// so up to 2,000 posts per commit, waiting at most 500 ms for a partial
+    /// one (`index.batch_max_posts`, `index.batch_max_wait_ms`).
+    pub const BATCH: BatchPolicy = BatchPolicy { max_messages: 2000, max_wait: Duration::from_millis(500) };
+
     /// A handler for `account` writing under `root`; the writer opens lazily
     /// so a standby consumer does not hold the index lock.
     pub fn new(account: AccountId, root: IndexRoot) -> Self {

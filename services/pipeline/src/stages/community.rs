@@ -6,16 +6,13 @@
 
 use async_trait::async_trait;
 use smo_bus::Delivery;
-use smo_bus::worker::{BatchHandler, HandlerError, Outcome};
+use std::time::Duration;
+
+use smo_bus::worker::{BatchHandler, BatchPolicy, HandlerError, Outcome};
 use smo_community::CaseOpener;
 use smo_proto::{AccountId, EnrichedPost};
 
 use super::{parse_batch, record_batch};
-
-/// How community workers batch: up to 500 posts, waiting at most 100 ms,
-/// so a case is assignable within a fraction of a second of its post.
-pub const COMMUNITY_BATCH: smo_bus::worker::BatchPolicy =
-    smo_bus::worker::BatchPolicy { max_messages: 500, max_wait: std::time::Duration::from_millis(100) };
 
 /// Opens cases for one account.
 pub struct CommunityHandler {
@@ -24,6 +21,10 @@ pub struct CommunityHandler {
 }
 
 impl CommunityHandler {
+    /// How community workers batch: up to 500 posts, waiting at most 100 ms,
+    /// so a case is assignable within a fraction of a second of its post.
+    pub const BATCH: BatchPolicy = BatchPolicy { max_messages: 500, max_wait: Duration::from_millis(100) };
+
     /// A handler for `account`.
     pub fn new(account: AccountId, opener: CaseOpener) -> Self {
         Self { account, opener }

@@ -1,4 +1,4 @@
-//! `smo bench replay`: the customer threads of a Customer Support on Twitter
+//! `smo-tools bench replay`: the customer threads of a Customer Support on Twitter
 //! file (`../shared/data/support/twcs_dev.csv`) replayed through the real
 //! pipeline (ingest publish → classify → index and community → cases in the
 //! store) on the configured bus and store, with simulated agents answering
@@ -75,11 +75,10 @@ use smo_proto::{AccountId, CasePriority, CaseStatus, Intent, Post, PostId};
 use smo_runtime::Shutdown;
 use smo_store::{AgentSpec, CaseAction, CaseCommand, CaseFilter, NextCase, Roster, SlaClock, Store};
 use tokio::sync::watch;
-use tokio::task::JoinSet;
 
-use crate::config::AccountSettings;
-use crate::pipeline::Pipeline;
-use crate::stages;
+use smo_pipeline::settings::AccountSettings;
+use smo_pipeline::stages;
+use smo_pipeline::{HandlerHook, Launch, Pipeline};
 
 /// The `source` of replayed posts (their ids derive from it).
 const SOURCE: &str = "replay:twcs";
@@ -94,7 +93,7 @@ const SETTLE_LIMIT: Duration = Duration::from_secs(1800);
 /// Seconds in a week: the data moves forward by whole weeks.
 const WEEK_SECS: i64 = 7 * 86_400;
 
-/// Arguments of `smo bench replay`.
+/// Arguments of `smo-tools bench replay`.
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
     /// Customer Support on Twitter CSV (columns tweet_id, author_id, inbound,
@@ -581,11 +580,23 @@ struct ProbePost {
     id: PostId,
 }
 
+/// Wraps the community stage's own handler, unchanged, in [`TimedCommunity`].
+struct TimeCommunity(SharedMarks);
+
+impl HandlerHook for TimeCommunity {
+    fn wrap(&self, stage: Stage, _: &AccountId, handler: Box<dyn BatchHandler>) -> Box<dyn BatchHandler> {
+        match stage {
+            Stage::Community => Box::new(TimedCommunity { inner: handler, marks: Arc::clone(&self.0) }),
+            _ => handler,
+        }
+    }
+}
+
 /// The community stage's own handler, unchanged, noting the moment each
 /// batch's transaction returned for every complaint and question acked in
 /// it: their cases exist from then on, queued or assigned.
 struct TimedCommunity {
-    inner: stages::community::CommunityHandler,
+    inner: Box<dyn BatchHandler>,
     marks: SharedMarks,
 }
 
@@ -1259,7 +1270,7 @@ struct ReplayReport {
     notes: Vec<String>,
 }
 
-/// Runs `smo bench replay`.
+/// Runs `smo-tools bench replay`.
 pub async fn run(config: &Path, args: ReplayArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.speed.is_finite() && args.speed > 0.0, "--speed must be positive");
     anyhow::ensure!(
@@ -1270,7 +1281,7 @@ pub async fn run(config: &Path, args: ReplayArgs) -> anyhow::Result<()> {
         anyhow::ensure!(rate.is_finite() && rate > 0.0, "--rate must be positive");
         anyhow::ensure!(args.seconds > 0.0, "--seconds must be positive");
     }
-    let mut settings = super::load_settings(config)?;
+    let mut settings = crate::load_settings(config)?;
     let template = settings.accounts.first().cloned().context("the config needs at least one account")?;
     let corpus = Corpus::read(&args.file)?;
     let delays = corpus.reply_delays();
@@ -1282,8 +1293,8 @@ pub async fn run(config: &Path, args: ReplayArgs) -> anyhow::Result<()> {
         None => plan_replay(&corpus, &args, &run_id, now)?,
         Some(rate) => {
             // The same classifier and account profile as the classify stage.
-            let classifier = crate::pipeline::load_classifier(&settings.classify_models_dir)?;
-            let profile = crate::pipeline::profile_of(&template)?;
+            let classifier = smo_pipeline::load_classifier(&settings.classify_models_dir)?;
+            let profile = smo_pipeline::profile_of(&template)?;
             let probe = AccountId::new("replay-probe")?;
             let pool: Vec<usize> = corpus
                 .customer_tweets()
@@ -1342,14 +1353,14 @@ pub async fn run(config: &Path, args: ReplayArgs) -> anyhow::Result<()> {
         ));
     }
     if args.json {
-        return super::print_json(&report);
+        return crate::print_json(&report);
     }
     print_report(&report);
     Ok(())
 }
 
 async fn replay(
-    settings: crate::config::Settings,
+    settings: smo_pipeline::settings::Settings,
     args: &ReplayArgs,
     corpus: &Corpus,
     plan: &Plan,
@@ -1365,30 +1376,11 @@ async fn replay(
     let leftover_cases_closed =
         if persistent_store { close_leftovers(&pipeline.store, &ids).await? } else { 0 };
     let shutdown = Shutdown::new();
-    let mut workers = JoinSet::new();
-    pipeline.spawn_workers(&[Stage::Classify, Stage::Index], &ids, &shutdown.subscribe(), &mut workers)?;
     let marks: SharedMarks = Arc::default();
-    // As `Pipeline::spawn_workers` runs the community stage, with the hook.
-    let policy_community = stages::community::COMMUNITY_BATCH;
-    let prefetch = pipeline.settings.prefetch.max(500);
-    for id in &ids {
-        let handler = TimedCommunity {
-            inner: stages::community::CommunityHandler::new(
-                id.clone(),
-                CaseOpener::new(pipeline.store.clone()),
-            ),
-            marks: Arc::clone(&marks),
-        };
-        workers.spawn(stages::supervisor::supervise(
-            Arc::clone(&pipeline.bus),
-            Stage::Community,
-            id.clone(),
-            prefetch,
-            policy_community.clone(),
-            Box::new(handler),
-            shutdown.subscribe(),
-        ));
-    }
+    let timed = TimeCommunity(Arc::clone(&marks));
+    let roles = [Stage::Classify, Stage::Index, Stage::Community];
+    let running =
+        pipeline.launch(Launch { hook: Some(&timed), ..Launch::new(&roles, &ids) }, &shutdown.subscribe())?;
     let ingestors: Vec<Ingestor> = ids
         .iter()
         .map(|id| stages::ingest::ingestor(id, Arc::clone(&pipeline.bus), pipeline.store.clone()))
@@ -1397,7 +1389,7 @@ async fn replay(
     let last_at = plan.posts.last().map_or(Duration::ZERO, |p| p.at);
     if !args.json {
         eprintln!(
-            "smo bench replay: publishing {} customer tweets over {:.1} wall minutes{}",
+            "smo-tools bench replay: publishing {} customer tweets over {:.1} wall minutes{}",
             plan.posts.len(),
             last_at.as_secs_f64() / 60.0,
             if args.rate.is_none() { ", then answering what is left…" } else { "…" }
@@ -1442,7 +1434,7 @@ async fn replay(
     let agent_stats = agents_task.await.context("the simulated agents panicked")??;
     let end_sim = clock.now();
     shutdown.trigger();
-    while workers.join_next().await.is_some() {}
+    running.join().await?;
 
     // Latency: publish started → case assignable.
     let (latency_ms, first_publish, last_assignable) = {
@@ -1541,8 +1533,8 @@ async fn replay(
                    opened_at → first_response_at as the store recorded them, in data time",
         file: args.file.display().to_string(),
         rows_skipped: corpus.skipped,
-        bus: crate::pipeline::redact(&pipeline.settings.bus_url),
-        store: crate::pipeline::redact(&pipeline.settings.store_url),
+        bus: smo_runtime::redact::redact_url(&pipeline.settings.bus_url),
+        store: smo_runtime::redact::redact_url(&pipeline.settings.store_url),
         speed,
         rate_per_second: args.rate,
         window_from: plan.window.map(|(from, _)| from),
@@ -1604,7 +1596,7 @@ fn print_report(r: &ReplayReport) {
     let minutes = |m: f64| {
         if m >= 120.0 { format!("{:.1} h", m / 60.0) } else { format!("{m:.1} min") }
     };
-    println!("smo bench replay ({}): {}", r.mode, r.file);
+    println!("smo-tools bench replay ({}): {}", r.mode, r.file);
     if r.rows_skipped > 0 {
         println!("  {} unreadable rows of the file skipped", r.rows_skipped);
     }

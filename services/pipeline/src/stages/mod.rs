@@ -1,7 +1,7 @@
 //! The pipeline's stage workers: each adapts one stage library (classify,
 //! index, community) to the bus through a [`smo_bus::worker::BatchHandler`],
 //! so settling (ack after the effect is durable, dead letters with a reason,
-//! requeue on transient failure) is written once, in the bus crate.
+//! retry in place on transient failure) is written once, in the bus crate.
 
 pub mod classify;
 pub mod community;
@@ -10,13 +10,18 @@ pub mod ingest;
 pub mod supervisor;
 pub mod upkeep;
 
+use std::num::NonZeroUsize;
 use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 use smo_bus::Delivery;
-use smo_bus::worker::Outcome;
+use smo_bus::worker::{BatchPolicy, Outcome};
+use smo_proto::topology::Stage;
 use smo_proto::{AccountId, Intent};
 use smo_runtime::metrics::{self, MetricDef, MetricKind};
+
+use crate::PipelineError;
+use crate::settings::BatchOverrides;
 
 /// Messages settled by stage workers, by stage, account and outcome.
 pub const STAGE_MESSAGES: MetricDef = MetricDef {
@@ -31,6 +36,21 @@ pub const STAGE_PUBLISHED: MetricDef = MetricDef {
     help: "Messages a stage published to the next one, by stage, account and intent.",
     kind: MetricKind::Counter,
 };
+
+/// The batch policy of `stage`: its handler's default with the config's
+/// overrides applied. The one place overrides meet defaults.
+pub fn batch_policy(stage: Stage, overrides: &BatchOverrides) -> BatchPolicy {
+    let (default, max_posts, max_wait) = match stage {
+        Stage::Ingest => (BatchPolicy::default(), None, None),
+        Stage::Classify => (classify::ClassifyHandler::BATCH, overrides.classify_max_posts, None),
+        Stage::Index => (index::IndexHandler::BATCH, overrides.index_max_posts, overrides.index_max_wait),
+        Stage::Community => (community::CommunityHandler::BATCH, None, None),
+    };
+    BatchPolicy {
+        max_messages: max_posts.map_or(default.max_messages, NonZeroUsize::get),
+        max_wait: max_wait.unwrap_or(default.max_wait),
+    }
+}
 
 /// Counts a settled message.
 pub fn count_settled(stage: &'static str, account: &AccountId, outcome: &'static str, n: u64) {
@@ -128,7 +148,7 @@ pub async fn wait_until_settled(
     accounts: &[AccountId],
     ingested: &[u64],
     limit: Duration,
-) -> anyhow::Result<()> {
+) -> Result<(), PipelineError> {
     let deadline = Instant::now() + limit;
     loop {
         let done = accounts.iter().zip(ingested).all(|(account, &raw)| {
@@ -146,7 +166,7 @@ pub async fn wait_until_settled(
             return Ok(());
         }
         if Instant::now() > deadline {
-            anyhow::bail!("the pipeline did not settle every message within {limit:?}");
+            return Err(PipelineError::NotSettled(limit));
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

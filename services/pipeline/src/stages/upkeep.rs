@@ -16,7 +16,8 @@ use smo_proto::AccountId;
 use smo_store::Store;
 use tokio::sync::watch;
 
-use crate::config::Settings;
+use crate::PipelineError;
+use crate::settings::Settings;
 
 /// How often each account's queue upkeep runs.
 pub const UPKEEP_EVERY: Duration = Duration::from_secs(15);
@@ -62,7 +63,7 @@ pub fn reply_destinations(settings: &Settings) -> HashMap<AccountId, String> {
 
 /// The outbox worker for every configured account: replies signed with each
 /// account's secret, each account's attempt limit.
-pub fn outbox_worker(settings: &Settings, store: Store) -> anyhow::Result<OutboxWorker> {
+pub fn outbox_worker(settings: &Settings, store: Store) -> Result<OutboxWorker, PipelineError> {
     let mut secrets = HashMap::new();
     let mut timeout = Duration::from_secs(10);
     for account in &settings.accounts {
@@ -71,8 +72,8 @@ pub fn outbox_worker(settings: &Settings, store: Store) -> anyhow::Result<Outbox
             timeout = timeout.max(Duration::from_secs(config.timeout_secs));
         }
     }
-    let webhook = SignedWebhook::new(secrets, timeout)
-        .map_err(|error| anyhow::anyhow!("outbound webhook client: {error}"))?;
+    let webhook =
+        SignedWebhook::new(secrets, timeout).map_err(|error| PipelineError::Outbound(error.to_string()))?;
     let mut worker = OutboxWorker::new(store, Arc::new(webhook), RetryPolicy::default());
     for account in &settings.accounts {
         if let Some((config, _)) = &account.outbound {

@@ -1,10 +1,10 @@
-//! `smo bench pipeline`: end-to-end throughput of the whole pipeline in one
+//! `smo-tools bench pipeline`: end-to-end throughput of the whole pipeline in one
 //! process on the configured bus and store (embedded by default; set
 //! `SMO_BUS__URL` / `SMO_STORE__URL` for RabbitMQ and PostgreSQL), next to the
 //! limits measured on the same posts in the same run: classification alone
 //! and tantivy indexing alone.
 //!
-//! `smo bench classify`: the classifier alone on one core, per post, with an
+//! `smo-tools bench classify`: the classifier alone on one core, per post, with an
 //! account's worth of topic rules, next to whatlang alone (see below).
 
 use std::io::Write as _;
@@ -18,13 +18,14 @@ use smo_ingest::{FileSourceConfig, SourceConfig};
 use smo_proto::topology::Stage;
 use smo_proto::{AccountId, Post};
 use smo_runtime::Shutdown;
-use tokio::task::JoinSet;
 
-use crate::config::AccountSettings;
-use crate::pipeline::Pipeline;
-use crate::stages;
+use smo_pipeline::settings::AccountSettings;
+use smo_pipeline::stages;
+use smo_pipeline::{Launch, Pipeline};
 
-/// Arguments of `smo bench`.
+mod ingest;
+
+/// Arguments of `smo-tools bench`.
 #[derive(Debug, Args)]
 pub struct BenchArgs {
     #[command(subcommand)]
@@ -40,7 +41,23 @@ enum BenchKind {
     Classify(ClassifyArgs),
     /// Customer-support threads replayed through the pipeline with simulated
     /// agents: publish → assignable latency, first response, SLA.
-    Replay(super::replay::ReplayArgs),
+    Replay(crate::replay::ReplayArgs),
+    /// Ingest alone: backfill and HTTP polling next to raw publishes with
+    /// confirms of the same messages.
+    Ingest(IngestArgs),
+}
+
+#[derive(Debug, Args)]
+struct IngestArgs {
+    /// Posts per run.
+    #[arg(long, default_value_t = 50_000)]
+    posts: usize,
+    /// Posts per batch (file batch, HTTP page, publish call).
+    #[arg(long, default_value_t = 1000)]
+    batch: usize,
+    /// Print the figures as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -84,12 +101,15 @@ pub async fn run(config: &Path, args: BenchArgs) -> anyhow::Result<()> {
     match args.what {
         BenchKind::Pipeline(args) => pipeline(config, args).await,
         BenchKind::Classify(args) => classify(args),
-        BenchKind::Replay(args) => super::replay::run(config, args).await,
+        BenchKind::Replay(args) => crate::replay::run(config, args).await,
+        BenchKind::Ingest(args) => {
+            ingest::run(config, args.posts.max(1), args.batch.clamp(1, 1000), args.json).await
+        }
     }
 }
 
 async fn pipeline(config: &Path, args: PipelineArgs) -> anyhow::Result<()> {
-    let mut settings = super::load_settings(config)?;
+    let mut settings = crate::load_settings(config)?;
     let template = settings.accounts.first().cloned().context("the config needs at least one account")?;
     let texts = sample_texts(&settings.accounts).await?;
     let scratch = tempfile_dir()?;
@@ -124,31 +144,16 @@ async fn pipeline(config: &Path, args: PipelineArgs) -> anyhow::Result<()> {
 
     let pipeline = Pipeline::open(settings).await?;
     let shutdown = Shutdown::new();
-    let mut workers = JoinSet::new();
-    pipeline.spawn_workers(
-        &[Stage::Classify, Stage::Index, Stage::Community],
-        &ids,
-        &shutdown.subscribe(),
-        &mut workers,
-    )?;
+    let roles = [Stage::Ingest, Stage::Classify, Stage::Index, Stage::Community];
     let started = Instant::now();
-    let mut ingest_tasks = JoinSet::new();
-    for id in &ids {
-        let sources = pipeline.account(id)?.sources.clone();
-        let (bus, store, id, stop) =
-            (pipeline.bus.clone(), pipeline.store.clone(), id.clone(), shutdown.subscribe());
-        ingest_tasks
-            .spawn(async move { stages::ingest::run_file_sources(&id, &sources, bus, store, stop).await });
-    }
-    let mut ingested = Vec::new();
-    while let Some(stats) = ingest_tasks.join_next().await {
-        ingested.push(stats.context("ingest task panicked")??.published);
-    }
+    let launch = Launch { files_only: true, ..Launch::new(&roles, &ids) };
+    let mut running = pipeline.launch(launch, &shutdown.subscribe())?;
+    let ingested: Vec<u64> = running.files_done(&ids).await?.iter().map(|stats| stats.published).collect();
     let ingest_seconds = started.elapsed().as_secs_f64();
     stages::wait_until_settled(&ids, &ingested, Duration::from_secs(3600)).await?;
     let end_to_end_seconds = started.elapsed().as_secs_f64();
     shutdown.trigger();
-    while workers.join_next().await.is_some() {}
+    running.join().await?;
     let posts: u64 = ingested.iter().sum();
 
     let batch_latency = ["classify", "index", "community"]
@@ -188,8 +193,8 @@ async fn pipeline(config: &Path, args: PipelineArgs) -> anyhow::Result<()> {
 
     let (classify_rate, index_rate) = limits(&pipeline, &texts, args.posts, &scratch, &template)?;
     let report = BenchReport {
-        bus: crate::pipeline::redact(&pipeline.settings.bus_url),
-        store: crate::pipeline::redact(&pipeline.settings.store_url),
+        bus: smo_runtime::redact::redact_url(&pipeline.settings.bus_url),
+        store: smo_runtime::redact::redact_url(&pipeline.settings.store_url),
         posts,
         accounts: ids.len(),
         ingest_seconds,
@@ -202,9 +207,9 @@ async fn pipeline(config: &Path, args: PipelineArgs) -> anyhow::Result<()> {
     pipeline.store.close().await;
     let _ = std::fs::remove_dir_all(&scratch);
     if args.json {
-        return super::print_json(&report);
+        return crate::print_json(&report);
     }
-    println!("smo bench pipeline: {} posts over {} accounts", report.posts, report.accounts);
+    println!("smo-tools bench pipeline: {} posts over {} accounts", report.posts, report.accounts);
     println!("  bus   {}\n  store {}", report.bus, report.store);
     println!(
         "  end to end   {:>9.0} posts/s  ({:.2}s; ingest finished publishing after {:.2}s)",
@@ -236,8 +241,8 @@ fn limits(
 ) -> anyhow::Result<(f64, f64)> {
     let account = AccountId::new("bench-limit")?;
     let posts: Vec<Post> = (0..count).map(|i| synthetic_post(&account, texts, i, "limit")).collect();
-    let profile = crate::pipeline::profile_of(template)?;
-    let classifier = crate::pipeline::load_classifier(&pipeline.settings.classify_models_dir)?;
+    let profile = smo_pipeline::profile_of(template)?;
+    let classifier = smo_pipeline::load_classifier(&pipeline.settings.classify_models_dir)?;
     let now = chrono::Utc::now();
     let started = Instant::now();
     let enriched: Vec<_> = posts.iter().map(|post| classifier.classify(post, &profile, now)).collect();
@@ -246,7 +251,8 @@ fn limits(
     let root = smo_index::IndexRoot::new(scratch.join("limit-index"));
     let mut writer = root.open_writer(&account)?;
     let started = Instant::now();
-    for chunk in enriched.chunks(pipeline.settings.index_batch_posts) {
+    for chunk in enriched.chunks(stages::batch_policy(Stage::Index, &pipeline.settings.batches).max_messages)
+    {
         writer.upsert_batch(chunk)?;
     }
     let index_rate = count as f64 / started.elapsed().as_secs_f64();
@@ -331,9 +337,9 @@ fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
     Ok(dir)
 }
 
-// ------------------------------------------------------- smo bench classify
+// ------------------------------------------------------- smo-tools bench classify
 
-/// `smo bench classify`: posts per second per core of the full enrichment
+/// `smo-tools bench classify`: posts per second per core of the full enrichment
 /// the classify stage does ([`smo_classify::Classifier::enrich`]:
 /// classification with an account profile holding generated boolean topic
 /// rules, spam signals and the near-duplicate window), of classification
@@ -403,10 +409,10 @@ struct ClassifyReport {
 
 fn classify(args: ClassifyArgs) -> anyhow::Result<()> {
     let (texts, texts_from) = match &args.file {
-        Some(file) => (super::eval::read_text_column(file)?, file.display().to_string()),
+        Some(file) => (crate::eval::read_text_column(file)?, file.display().to_string()),
         None => (sample_dir_texts(&args.sample)?, args.sample.display().to_string()),
     };
-    let classifier = crate::pipeline::load_classifier(&args.models)?;
+    let classifier = smo_pipeline::load_classifier(&args.models)?;
     let rules = generate_topic_rules(&texts, args.rules);
     let profile = smo_classify::AccountProfile::new(&rules, args.languages.clone())
         .context("compiling the generated topic rules and languages")?;
@@ -451,13 +457,13 @@ fn classify(args: ClassifyArgs) -> anyhow::Result<()> {
         load_average,
     };
     if args.json {
-        return super::eval::emit_json(&report);
+        return crate::eval::emit_json(&report);
     }
     use std::fmt::Write as _;
     let mut out = String::new();
     writeln!(
         out,
-        "smo bench classify: {} posts (cycling {} texts from {}), {} topic rules, 1 thread",
+        "smo-tools bench classify: {} posts (cycling {} texts from {}), {} topic rules, 1 thread",
         report.posts, report.texts, report.texts_from, report.rules
     )?;
     writeln!(out, "  classifier {}", report.classifier)?;
@@ -484,7 +490,7 @@ fn classify(args: ClassifyArgs) -> anyhow::Result<()> {
             "  load average before the run: {load} (other work on the machine slows every figure)"
         )?;
     }
-    super::eval::emit(&out)
+    crate::eval::emit(&out)
 }
 
 /// Runs `operation` on every post, one at a time, after a warm-up pass over
@@ -530,7 +536,7 @@ fn sample_dir_texts(dir: &Path) -> anyhow::Result<Vec<String>> {
     let mut texts = Vec::new();
     for file in &files {
         if file.extension().is_some_and(|ext| ext == "csv") {
-            texts.extend(super::eval::read_text_column(file)?);
+            texts.extend(crate::eval::read_text_column(file)?);
             continue;
         }
         let content = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;

@@ -1,4 +1,4 @@
-//! `smo eval TASK FILE.csv [--json] [--models DIR]`: runs the classifier on
+//! `smo-tools eval TASK FILE.csv [--json] [--models DIR]`: runs the classifier on
 //! a labelled CSV (the columns of the sets in the shared data catalogue) and
 //! prints the figure each task is published with, so that dev-set results
 //! can be put next to the literature:
@@ -32,7 +32,7 @@ use smo_classify::language::{HINDI_LATIN, UNDETERMINED, canonical_language_code,
 use smo_classify::model::file::{SliceMetrics, fnv1a64};
 use smo_proto::Sentiment;
 
-/// Arguments of `smo eval`.
+/// Arguments of `smo-tools eval`.
 #[derive(Debug, Args)]
 pub struct EvalArgs {
     /// What to evaluate.
@@ -140,7 +140,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             if args.json { emit_json(&report) } else { emit(&print_languages(&report)) }
         }
         Task::Topics => {
-            let tags_file = args.tags.as_deref().context("`smo eval topics` needs --tags FILE")?;
+            let tags_file = args.tags.as_deref().context("`smo-tools eval topics` needs --tags FILE")?;
             let tags = topics::read_tags(tags_file, args.languages.clone())?;
             let loaded = topics::read_topics(&args.file, tags.rules())?;
             loaded.skipped.warn(&args.file);
@@ -163,7 +163,7 @@ fn load_classifier(models: &Path) -> anyhow::Result<(Classifier, String)> {
         let description = format!("{} (no models)", classifier.version());
         return Ok((classifier, description));
     }
-    let classifier = crate::pipeline::load_classifier(models)?;
+    let classifier = smo_pipeline::load_classifier(models)?;
     let description = format!("{} (models: {})", classifier.version(), models.display());
     Ok((classifier, description))
 }
@@ -378,7 +378,7 @@ fn read_languages(path: &Path) -> anyhow::Result<Loaded<LanguageRow>> {
 }
 
 /// The `text` column of a CSV (bad rows skipped with a warning): texts for
-/// `smo bench classify --file`.
+/// `smo-tools bench classify --file`.
 pub fn read_text_column(path: &Path) -> anyhow::Result<Vec<String>> {
     let loaded = read_csv(path, &[required(&["text"])], |values| Ok(value(values, 0).to_owned()))?;
     loaded.skipped.warn(path);
@@ -688,7 +688,7 @@ fn kind_figures(kind: &str, matrix: &ConfusionMatrix, detector: Detector<'_>) ->
     }
 }
 
-/// What `smo eval language` scores.
+/// What `smo-tools eval language` scores.
 #[derive(Clone, Copy)]
 enum Detector<'a> {
     /// smo's language detection, as the classify stage runs it.
@@ -790,7 +790,7 @@ macro_rules! outln {
 // After the macros, which it uses.
 mod topics;
 
-/// Writes `text` to stdout. A closed pipe (`smo eval … | head`) is not an
+/// Writes `text` to stdout. A closed pipe (`smo-tools eval … | head`) is not an
 /// error, and never a panic as `println!` would make it.
 pub(crate) fn emit(text: &str) -> anyhow::Result<()> {
     use std::io::Write as _;
@@ -818,7 +818,7 @@ fn pct(value: Option<f64>) -> String {
 fn print_header(o: &mut String, header: &Header) {
     outln!(
         o,
-        "smo eval {} {}: {} rows{} · {}",
+        "smo-tools eval {} {}: {} rows{} · {}",
         header.task,
         header.file,
         header.rows,

@@ -1,4 +1,4 @@
-//! `smo eval topics FILE.csv --tags TAGS.toml`: how well an account's topic
+//! `smo-tools eval topics FILE.csv --tags TAGS.toml`: how well an account's topic
 //! tags route posts, scored against posts labelled with topics (one 0/1
 //! column per topic, as in the shared `topics/*.csv` sets). This is what an
 //! agency does before trusting a client's Boolean queries with routing:
@@ -176,7 +176,7 @@ struct TopicErrors {
     wrongly_tagged: Vec<Miss>,
 }
 
-/// The report of `smo eval topics`.
+/// The report of `smo-tools eval topics`.
 #[derive(Debug, Clone, Serialize)]
 pub(super) struct TopicReport {
     #[serde(flatten)]

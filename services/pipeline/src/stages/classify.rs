@@ -11,9 +11,10 @@
 //! answer as the first time.
 
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use async_trait::async_trait;
-use smo_bus::worker::{BatchHandler, HandlerError, Outcome};
+use smo_bus::worker::{BatchHandler, BatchPolicy, HandlerError, Outcome};
 use smo_bus::{Delivery, OutgoingMessage, SharedBus};
 use smo_classify::{AccountProfile, Classifier, NearDuplicateWindow, SpamScorer};
 use smo_proto::topology::{self, ENRICHED_EXCHANGE};
@@ -34,6 +35,10 @@ pub struct ClassifyHandler {
 }
 
 impl ClassifyHandler {
+    /// How classify workers batch by default: up to 500 posts, published in
+    /// one confirmed round, waiting at most 50 ms (`classify.batch_max_posts`).
+    pub const BATCH: BatchPolicy = BatchPolicy { max_messages: 500, max_wait: Duration::from_millis(50) };
+
     /// A handler for `account` publishing to `bus`, with the default
     /// near-duplicate window (a day, at most 50,000 posts).
     pub fn new(

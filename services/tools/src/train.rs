@@ -1,4 +1,4 @@
-//! `smo train sentiment|complaint FILE.csv… [--out FILE]`: trains a model
+//! `smo-tools train sentiment|complaint FILE.csv… [--out FILE]`: trains a model
 //! file for the classifier from labelled CSVs (the columns of the shared
 //! data: `text` plus `label`/`sentiment`, optional `lang`), after printing
 //! its k-fold cross-validated figures so what is shipped comes with honest
@@ -17,7 +17,7 @@ use smo_classify::model::file::{CrossValidation, SliceMetrics};
 use smo_classify::model::train::{Prepared, TrainOptions, TrainingSource, cross_validate, train};
 use smo_classify::model::{FeatureConfig, Task, TextModel};
 
-/// Arguments of `smo train`.
+/// Arguments of `smo-tools train`.
 #[derive(Debug, Args)]
 pub struct TrainArgs {
     /// What the model predicts.
@@ -126,7 +126,7 @@ impl TaskArg {
     }
 }
 
-/// Runs `smo train`.
+/// Runs `smo-tools train`.
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let task = args.task.task();
     let options = options(task, &args)?;
@@ -164,7 +164,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         let cv = cross_validate(&prepared, &options, threads).context("cross-validating")?;
         eprintln!("{}-fold cross-validation in {:.1}s", cv.folds, started.elapsed().as_secs_f64());
         if args.json {
-            crate::commands::print_json(&cv)?;
+            crate::print_json(&cv)?;
         } else {
             print_cross_validation(task, &cv);
         }
