@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
+use smo_runtime::FieldError;
 
 use crate::CommunityError;
 
@@ -38,7 +39,7 @@ pub struct BusinessCalendar {
 }
 
 fn parse_clock(value: &str, key: &str) -> Result<u32, CommunityError> {
-    let bad = || CommunityError::Config(format!("{key}: {value:?} is not HH:MM"));
+    let bad = || CommunityError::Invalid(FieldError::new(key.to_string(), format!("{value:?} is not HH:MM")));
     let (h, m) = value.trim().split_once(':').ok_or_else(bad)?;
     let (h, m): (u32, u32) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
     if m >= 60 || h > 24 || (h == 24 && m > 0) {
@@ -65,9 +66,9 @@ impl BusinessCalendar {
         hours: &[HoursConfig],
         holidays: &[NaiveDate],
     ) -> Result<Self, CommunityError> {
-        let tz: Tz = time_zone
-            .parse()
-            .map_err(|_| CommunityError::Config(format!("time_zone: unknown time zone {time_zone:?}")))?;
+        let tz: Tz = time_zone.parse().map_err(|_| {
+            CommunityError::Invalid(FieldError::new("time_zone", format!("unknown time zone {time_zone:?}")))
+        })?;
         let mut week: [Vec<(u32, u32)>; 7] = std::array::from_fn(|_| Vec::new());
         if hours.is_empty() {
             week = std::array::from_fn(|_| vec![(0, 86_400)]);
@@ -77,14 +78,21 @@ impl BusinessCalendar {
             let start = parse_clock(&span.start, &format!("{key}.start"))?;
             let end = parse_clock(&span.end, &format!("{key}.end"))?;
             if end <= start {
-                return Err(CommunityError::Config(format!("{key}: end must be after start")));
+                return Err(CommunityError::Invalid(FieldError::new(
+                    key.to_string(),
+                    "end must be after start",
+                )));
             }
             if span.days.is_empty() {
-                return Err(CommunityError::Config(format!("{key}.days: no weekday")));
+                return Err(CommunityError::Invalid(FieldError::new(format!("{key}.days"), "no weekday")));
             }
             for day in &span.days {
-                let index = parse_day(day)
-                    .ok_or_else(|| CommunityError::Config(format!("{key}.days: {day:?} is not a weekday")))?;
+                let index = parse_day(day).ok_or_else(|| {
+                    CommunityError::Invalid(FieldError::new(
+                        format!("{key}.days"),
+                        format!("{day:?} is not a weekday"),
+                    ))
+                })?;
                 if let Some(spans) = week.get_mut(index) {
                     spans.push((start, end));
                 }

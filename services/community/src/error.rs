@@ -1,6 +1,7 @@
 //! Errors of community management.
 
 use smo_proto::{AccountId, PostId};
+use smo_runtime::FieldError;
 use smo_store::StoreError;
 
 /// Why a batch could not be handled; the caller should not ack it.
@@ -9,7 +10,10 @@ pub enum CommunityError {
     /// The store failed; usually transient, so redeliver the batch.
     #[error("case store: {0}")]
     Store(#[from] StoreError),
-    /// The account's community settings are invalid; the message names the key.
+    /// A key of the account's community settings is invalid.
+    #[error("configuration: {0}")]
+    Invalid(FieldError),
+    /// The stored settings document cannot be encoded or decoded.
     #[error("configuration: {0}")]
     Config(String),
     /// The store answered fewer outcomes than cases it was given: a bug,

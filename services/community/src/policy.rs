@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use smo_classify::rules::{PostView, Rule};
 use smo_classify::text::NormalizedText;
 use smo_proto::{CasePriority, EnrichedPost};
+use smo_runtime::FieldError;
 use smo_store::DEFAULT_REOPEN_WINDOW;
 
 use crate::CommunityError;
@@ -98,15 +99,20 @@ impl AccountPolicy {
             .enumerate()
             .map(|(i, rule)| {
                 if rule.team.trim().is_empty() {
-                    return Err(CommunityError::Config(format!("routing[{i}].team: empty")));
+                    return Err(CommunityError::Invalid(FieldError::new(
+                        format!("routing[{i}].team"),
+                        "empty",
+                    )));
                 }
-                let condition = Rule::parse(&rule.when)
-                    .map_err(|why| CommunityError::Config(format!("routing[{i}].when: {why}")))?;
+                let condition = Rule::parse(&rule.when).map_err(|why| {
+                    CommunityError::Invalid(FieldError::new(format!("routing[{i}].when"), why.to_string()))
+                })?;
                 Ok(RoutingRule { name: rule.name.clone(), condition, team: rule.team.clone() })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let sla = settings.sla.as_ref().map(SlaPolicy::from_config).transpose().map_err(|e| {
-            CommunityError::Config(format!("sla.{}", e.to_string().trim_start_matches("configuration: ")))
+        let sla = settings.sla.as_ref().map(SlaPolicy::from_config).transpose().map_err(|e| match e {
+            CommunityError::Invalid(field) => CommunityError::Invalid(field.nested("sla")),
+            other => other,
         })?;
         Ok(Self {
             routing,

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use smo_proto::{AccountId, CasePriority, CaseStatus};
+use smo_runtime::FieldError;
 use smo_store::{CaseRow, Escalation, EscalationAction, SlaClock, Store};
 
 use crate::CommunityError;
@@ -109,8 +110,12 @@ pub struct SlaPolicy {
 }
 
 fn level(value: &str, key: &str) -> Result<CasePriority, CommunityError> {
-    CasePriority::parse(value.trim())
-        .ok_or_else(|| CommunityError::Config(format!("{key}: {value:?} is not low, normal, high or urgent")))
+    CasePriority::parse(value.trim()).ok_or_else(|| {
+        CommunityError::Invalid(FieldError::new(
+            key.to_string(),
+            format!("{value:?} is not low, normal, high or urgent"),
+        ))
+    })
 }
 
 fn minutes(value: Option<u32>) -> Option<i64> {
@@ -129,9 +134,9 @@ impl SlaPolicy {
                 next_response_secs: minutes(target.next_response_minutes),
             };
             if targets.insert(level, values).is_some() {
-                return Err(CommunityError::Config(format!(
-                    "targets[{i}]: {} is listed twice",
-                    level.as_str()
+                return Err(CommunityError::Invalid(FieldError::new(
+                    format!("targets[{i}]"),
+                    format!("{} is listed twice", level.as_str()),
                 )));
             }
         }
@@ -139,13 +144,19 @@ impl SlaPolicy {
         for (i, rule) in config.escalations.iter().enumerate() {
             let key = format!("escalations[{i}]");
             if rule.name.trim().is_empty() || rule.name == BREACH_RULE {
-                return Err(CommunityError::Config(format!("{key}.name: empty or reserved")));
+                return Err(CommunityError::Invalid(FieldError::new(
+                    format!("{key}.name"),
+                    "empty or reserved",
+                )));
             }
             if rules.iter().any(|r| r.name == rule.name) {
-                return Err(CommunityError::Config(format!("{key}.name: {:?} is used twice", rule.name)));
+                return Err(CommunityError::Invalid(FieldError::new(
+                    format!("{key}.name"),
+                    format!("{:?} is used twice", rule.name),
+                )));
             }
             if rule.actions.is_empty() {
-                return Err(CommunityError::Config(format!("{key}.actions: no action")));
+                return Err(CommunityError::Invalid(FieldError::new(format!("{key}.actions"), "no action")));
             }
             let priorities = rule
                 .priorities

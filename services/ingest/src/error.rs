@@ -1,4 +1,5 @@
 use smo_bus::BusError;
+use smo_runtime::FieldError;
 
 /// Why ingesting from a source failed. Per-record problems are not errors:
 /// they become [`crate::Rejected`] entries and dead letters.
@@ -82,10 +83,14 @@ pub enum IngestError {
 }
 
 impl IngestError {
-    /// Turns a config check's `(key, reason)` into the error of
+    /// Turns a config check's [`FieldError`] into the error of
     /// `source_name`, for `config.validate().map_err(…)`.
-    pub fn invalid_config(source_name: &str) -> impl Fn((String, String)) -> IngestError + '_ {
-        move |(key, reason)| IngestError::Config { source_name: source_name.to_owned(), key, reason }
+    pub fn invalid_config(source_name: &str) -> impl Fn(FieldError) -> IngestError + '_ {
+        move |FieldError { key, reason }| IngestError::Config {
+            source_name: source_name.to_owned(),
+            key,
+            reason,
+        }
     }
 
     /// How long the server asked to wait before the next request, if it did.

@@ -6,11 +6,15 @@
 use std::fs::File;
 use std::io::{BufRead, BufReader, Seek, SeekFrom};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::Deserialize;
 use smo_proto::AccountId;
+use smo_runtime::FieldError;
 
+use crate::Connector;
+use crate::http::HttpClient;
 use crate::record::PostRecord;
 use crate::{IngestError, Rejected, Source, SourceBatch};
 
@@ -46,6 +50,27 @@ pub struct FileSourceConfig {
 
 fn default_batch_size() -> usize {
     1000
+}
+
+impl Connector for FileSourceConfig {
+    fn kind(&self) -> &'static str {
+        "file"
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn interval_secs(&self) -> Option<u64> {
+        None
+    }
+    fn validate(&self) -> Result<(), FieldError> {
+        if self.batch_size == 0 {
+            return Err(FieldError::new("batch_size", "must be at least 1"));
+        }
+        Ok(())
+    }
+    fn build(&self, account: AccountId, _: Arc<HttpClient>) -> Result<Box<dyn Source>, IngestError> {
+        Ok(Box::new(FileSource::new(account, self)))
+    }
 }
 
 /// A file being imported for one account.

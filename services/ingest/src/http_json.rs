@@ -10,7 +10,9 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::Value;
 use smo_proto::AccountId;
+use smo_runtime::FieldError;
 
+use crate::Connector;
 use crate::connectors::{check_positive, check_schedule, check_url, rate_of};
 use crate::field_path::{lookup, lookup_string};
 use crate::http::{HttpClient, HttpRequest};
@@ -69,7 +71,7 @@ pub struct HttpJsonSourceConfig {
 
 impl HttpJsonSourceConfig {
     /// Checks the config; errors name the key.
-    pub fn validate(&self) -> Result<(), (String, String)> {
+    pub fn validate(&self) -> Result<(), FieldError> {
         check_url("url", &self.url)?;
         for (key, path) in [
             ("id", &self.id),
@@ -78,11 +80,32 @@ impl HttpJsonSourceConfig {
             ("created_at", &self.created_at),
         ] {
             if path.trim().is_empty() {
-                return Err((key.into(), "empty field path".into()));
+                return Err(FieldError::new(key, "empty field path"));
             }
         }
         check_positive("timeout_secs", self.timeout_secs)?;
         check_schedule(self.interval_secs, self.requests_per_minute)
+    }
+}
+
+impl Connector for HttpJsonSourceConfig {
+    fn kind(&self) -> &'static str {
+        "http_json"
+    }
+    fn name_prefix(&self) -> &'static str {
+        "http"
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn interval_secs(&self) -> Option<u64> {
+        Some(self.interval_secs)
+    }
+    fn validate(&self) -> Result<(), FieldError> {
+        HttpJsonSourceConfig::validate(self)
+    }
+    fn build(&self, account: AccountId, http: Arc<HttpClient>) -> Result<Box<dyn Source>, IngestError> {
+        Ok(Box::new(HttpJsonSource::with_client(account, self.clone(), http)?))
     }
 }
 

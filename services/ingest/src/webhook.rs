@@ -24,10 +24,13 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use smo_proto::AccountId;
+use smo_runtime::FieldError;
 use tokio::sync::watch;
 
 use crate::credentials::Secret;
+use crate::http::HttpClient;
 use crate::record::PostRecord;
+use crate::{Connector, Source};
 use crate::{IngestError, Ingestor, Rejected, SourceBatch};
 
 /// The signing scheme is the wire contract's, shared with smo's outbound
@@ -68,25 +71,25 @@ fn default_max_body() -> usize {
 
 impl WebhookConfig {
     /// Checks the config; errors name the key.
-    pub fn validate(&self) -> Result<(), (String, String)> {
-        self.listen_addr().map_err(|reason| ("listen".to_owned(), reason))?;
+    pub fn validate(&self) -> Result<(), FieldError> {
+        self.listen_addr().map_err(|reason| FieldError::new("listen", reason))?;
         if let Some(path) = &self.path
             && !path.starts_with('/')
         {
-            return Err(("path".into(), format!("{path:?} must start with /")));
+            return Err(FieldError::new("path", format!("{path:?} must start with /")));
         }
         let set = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.trim().is_empty());
         if self.secret.as_ref().is_none_or(Secret::is_blank) && !set(&self.secret_env) {
-            return Err((
-                "secret_env".into(),
-                "a shared secret is required: set secret_env (or secret)".into(),
+            return Err(FieldError::new(
+                "secret_env",
+                "a shared secret is required: set secret_env (or secret)",
             ));
         }
         if self.tolerance_secs == 0 {
-            return Err(("tolerance_secs".into(), "must be at least 1".into()));
+            return Err(FieldError::new("tolerance_secs", "must be at least 1"));
         }
         if self.max_body_bytes == 0 {
-            return Err(("max_body_bytes".into(), "must be at least 1".into()));
+            return Err(FieldError::new("max_body_bytes", "must be at least 1"));
         }
         Ok(())
     }
@@ -97,6 +100,28 @@ impl WebhookConfig {
             .trim()
             .parse()
             .map_err(|e| format!("{:?} is not an address like 127.0.0.1:8088: {e}", self.listen))
+    }
+}
+
+impl Connector for WebhookConfig {
+    fn kind(&self) -> &'static str {
+        "webhook"
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn interval_secs(&self) -> Option<u64> {
+        None
+    }
+    fn validate(&self) -> Result<(), FieldError> {
+        WebhookConfig::validate(self)
+    }
+    fn build(&self, _: AccountId, _: Arc<HttpClient>) -> Result<Box<dyn Source>, IngestError> {
+        Err(IngestError::Config {
+            source_name: format!("webhook:{}", self.name),
+            key: "kind".into(),
+            reason: "a webhook is served (smo run --roles ingest), not polled".into(),
+        })
     }
 }
 

@@ -3,6 +3,7 @@
 //! environment, never in the database or a queued message.
 
 use serde::Deserialize;
+use smo_runtime::FieldError;
 use smo_runtime::Secret;
 
 /// Defaults: 10 s per attempt, 12 attempts (about a day with the default
@@ -39,39 +40,25 @@ fn default_attempts() -> u32 {
     DEFAULT_MAX_ATTEMPTS
 }
 
-/// A configuration mistake, naming the key under `outbound`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{key}: {reason}")]
-pub struct OutboundConfigError {
-    /// The key, e.g. `secret_env`.
-    pub key: &'static str,
-    /// What is wrong with it.
-    pub reason: String,
-}
-
 impl OutboundConfig {
     /// Checks the values and resolves the signing secret.
-    pub fn validate(&self) -> Result<Secret, OutboundConfigError> {
+    pub fn validate(&self) -> Result<Secret, FieldError> {
         let url = self.webhook_url.trim();
         if !(url.starts_with("https://") || url.starts_with("http://")) {
-            return Err(OutboundConfigError {
-                key: "webhook_url",
-                reason: format!("{url:?} is not an http(s) URL"),
-            });
+            return Err(FieldError::new("webhook_url", format!("{url:?} is not an http(s) URL")));
         }
         if self.timeout_secs == 0 {
-            return Err(OutboundConfigError { key: "timeout_secs", reason: "must be at least 1".to_owned() });
+            return Err(FieldError::new("timeout_secs", "must be at least 1"));
         }
         if self.max_attempts == 0 {
-            return Err(OutboundConfigError { key: "max_attempts", reason: "must be at least 1".to_owned() });
+            return Err(FieldError::new("max_attempts", "must be at least 1"));
         }
         match Secret::resolve(self.secret.as_ref(), self.secret_env.as_deref()) {
             Ok(Some(secret)) => Ok(secret),
-            Ok(None) => Err(OutboundConfigError {
-                key: "secret_env",
-                reason: "a signing secret is required (secret_env, or secret)".to_owned(),
-            }),
-            Err(unset) => Err(OutboundConfigError { key: "secret_env", reason: unset.to_string() }),
+            Ok(None) => {
+                Err(FieldError::new("secret_env", "a signing secret is required (secret_env, or secret)"))
+            }
+            Err(unset) => Err(FieldError::new("secret_env", unset.to_string())),
         }
     }
 }
@@ -87,9 +74,9 @@ mod tests {
         assert_eq!(ok.validate().map(|s| s.expose().to_owned()), Ok("s3cret".to_owned()));
         assert_eq!((ok.timeout_secs, ok.max_attempts), (10, 12));
         let bad_url = config("webhook_url = \"crm.example\"\nsecret = \"s\"");
-        assert_eq!(bad_url.validate().map_err(|e| e.key), Err("webhook_url"));
+        assert_eq!(bad_url.validate().map_err(|e| e.key), Err("webhook_url".to_owned()));
         let no_secret = config("webhook_url = \"https://crm.example\"");
-        assert_eq!(no_secret.validate().map_err(|e| e.key), Err("secret_env"));
+        assert_eq!(no_secret.validate().map_err(|e| e.key), Err("secret_env".to_owned()));
         let unset =
             config("webhook_url = \"https://crm.example\"\nsecret_env = \"SMO_TEST_UNSET_OUTBOUND_1\"");
         let error = unset.validate().expect_err("unset");

@@ -16,7 +16,7 @@ mod connector;
 mod webhook;
 mod worker;
 
-pub use config::{OutboundConfig, OutboundConfigError};
+pub use config::OutboundConfig;
 pub use connector::{DeliveryError, Outbound};
 pub use webhook::{EVENT_HEADER, IDEMPOTENCY_HEADER, SignedWebhook};
 pub use worker::{DrainReport, OutboxWorker, RetryPolicy};

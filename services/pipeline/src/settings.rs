@@ -278,9 +278,7 @@ impl Settings {
                         format!("source {} defined twice", source.name()),
                     ));
                 }
-                if let Err((field, reason)) = source.validate() {
-                    return Err(ConfigError::invalid(key(&format!("sources[{j}].{field}")), reason));
-                }
+                source.validate().map_err(|e| e.under(&key(&format!("sources[{j}]"))))?;
                 if let SourceConfig::File(file) = source
                     && !file.path.is_file()
                 {
@@ -313,13 +311,13 @@ impl Settings {
                 }
             }
             let community = account.community.unwrap_or_default();
-            smo_community::AccountPolicy::compile(&community)
-                .map_err(|e| ConfigError::invalid(key("community"), e.to_string()))?;
+            smo_community::AccountPolicy::compile(&community).map_err(|e| match e {
+                smo_community::CommunityError::Invalid(field) => field.under(&key("community")),
+                other => ConfigError::invalid(key("community"), other.to_string()),
+            })?;
             let outbound = match account.outbound {
                 Some(config) => {
-                    let secret = config
-                        .validate()
-                        .map_err(|e| ConfigError::invalid(key(&format!("outbound.{}", e.key)), e.reason))?;
+                    let secret = config.validate().map_err(|e| e.under(&key("outbound")))?;
                     Some((config, secret))
                 }
                 None => None,

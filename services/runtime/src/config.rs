@@ -53,6 +53,37 @@ pub enum ConfigError {
     },
 }
 
+/// A setting that failed validation, with its key relative to the table
+/// that was checked (`limit`, `secret_env`) and why. Every config shape
+/// (ingest sources, outbound, community) returns this one type; the caller
+/// that knows where the table sits turns it into a [`ConfigError`] with
+/// [`FieldError::under`], so every message names the full key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{key}: {reason}")]
+pub struct FieldError {
+    /// The key, relative to the checked table.
+    pub key: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+impl FieldError {
+    /// `key` is wrong because of `reason`.
+    pub fn new(key: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self { key: key.into(), reason: reason.into() }
+    }
+
+    /// The same error seen from the table that holds this one at `prefix`.
+    pub fn nested(self, prefix: &str) -> Self {
+        Self { key: format!("{prefix}.{}", self.key), reason: self.reason }
+    }
+
+    /// The error of the key under the table at `prefix` (`accounts[0].outbound`).
+    pub fn under(self, prefix: &str) -> ConfigError {
+        ConfigError::invalid(format!("{prefix}.{}", self.key), self.reason)
+    }
+}
+
 impl ConfigError {
     /// A semantic validation error for `key`, for use by callers validating
     /// the deserialized shape into their typed config.

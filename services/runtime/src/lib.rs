@@ -13,6 +13,6 @@ pub mod secret;
 pub mod shutdown;
 pub mod telemetry;
 
-pub use config::{ConfigError, EnvOverrides, load_config, parse_config};
+pub use config::{ConfigError, EnvOverrides, FieldError, load_config, parse_config};
 pub use secret::Secret;
 pub use shutdown::Shutdown;

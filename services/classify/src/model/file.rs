@@ -86,7 +86,9 @@ pub enum ModelError {
     #[error("not an smo model file (bad magic bytes)")]
     BadMagic,
     /// The file was written by another format version.
-    #[error("model format version {found}, this build reads version {expected}; retrain with `smo-tools train`")]
+    #[error(
+        "model format version {found}, this build reads version {expected}; retrain with `smo-tools train`"
+    )]
     UnsupportedVersion {
         /// The file's version.
         found: u32,

@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use reqwest::Url;
 use serde::Deserialize;
 use smo_proto::AccountId;
+use smo_runtime::FieldError;
 
 use super::{
     Conditional, Keyed, NewPost, ScanCursor, ScanLimits, check_scan, check_url, item, json_request, millis,
@@ -18,7 +19,7 @@ use super::{
 };
 use crate::credentials::Secret;
 use crate::http::{HttpClient, join_url};
-use crate::{IngestError, Source, SourceBatch};
+use crate::{Connector, IngestError, Source, SourceBatch};
 
 /// Configuration of a Bluesky source: `search` or `author`.
 #[derive(Debug, Clone, Deserialize)]
@@ -73,17 +74,35 @@ fn default_interval() -> u64 {
 
 impl BlueskyConfig {
     /// Checks the config; errors name the key.
-    pub fn validate(&self) -> Result<(), (String, String)> {
+    pub fn validate(&self) -> Result<(), FieldError> {
         check_url("base_url", &self.base_url)?;
         let set = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.trim().is_empty());
         match (set(&self.search), set(&self.author)) {
             (true, false) | (false, true) => {}
-            _ => return Err(("search".into(), "set exactly one of search or author".into())),
+            _ => return Err(FieldError::new("search", "set exactly one of search or author")),
         }
         if !(1..=100).contains(&self.limit) {
-            return Err(("limit".into(), "must be between 1 and 100".into()));
+            return Err(FieldError::new("limit", "must be between 1 and 100"));
         }
         check_scan(self.initial_pages, self.max_pages, self.interval_secs, self.requests_per_minute)
+    }
+}
+
+impl Connector for BlueskyConfig {
+    fn kind(&self) -> &'static str {
+        "bluesky"
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn interval_secs(&self) -> Option<u64> {
+        Some(self.interval_secs)
+    }
+    fn validate(&self) -> Result<(), FieldError> {
+        BlueskyConfig::validate(self)
+    }
+    fn build(&self, account: AccountId, http: Arc<HttpClient>) -> Result<Box<dyn Source>, IngestError> {
+        Ok(Box::new(BlueskySource::new(account, self.clone(), http)?))
     }
 }
 

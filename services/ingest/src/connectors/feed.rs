@@ -12,6 +12,7 @@ use chrono::Utc;
 use reqwest::Url;
 use serde::{Deserialize, Serialize};
 use smo_proto::AccountId;
+use smo_runtime::FieldError;
 
 use super::{
     Conditional, NewPost, check_positive, check_schedule, check_url, digest, push_post, rate_of, read_cursor,
@@ -19,7 +20,7 @@ use super::{
 };
 use crate::html_text::html_to_text;
 use crate::http::{HttpClient, HttpRequest, headers};
-use crate::{IngestError, Source, SourceBatch};
+use crate::{Connector, IngestError, Source, SourceBatch};
 
 /// Longest text kept of an entry (full-content feeds carry whole articles).
 const MAX_TEXT_CHARS: usize = 10_000;
@@ -52,10 +53,28 @@ fn default_interval() -> u64 {
 
 impl FeedConfig {
     /// Checks the config; errors name the key.
-    pub fn validate(&self) -> Result<(), (String, String)> {
+    pub fn validate(&self) -> Result<(), FieldError> {
         check_url("url", &self.url)?;
         check_positive("max_seen", self.max_seen as u64)?;
         check_schedule(self.interval_secs, self.requests_per_minute)
+    }
+}
+
+impl Connector for FeedConfig {
+    fn kind(&self) -> &'static str {
+        "feed"
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn interval_secs(&self) -> Option<u64> {
+        Some(self.interval_secs)
+    }
+    fn validate(&self) -> Result<(), FieldError> {
+        FeedConfig::validate(self)
+    }
+    fn build(&self, account: AccountId, http: Arc<HttpClient>) -> Result<Box<dyn Source>, IngestError> {
+        Ok(Box::new(FeedSource::new(account, self.clone(), http)?))
     }
 }
 

@@ -11,6 +11,7 @@ use chrono::DateTime;
 use reqwest::Url;
 use serde::Deserialize;
 use smo_proto::AccountId;
+use smo_runtime::FieldError;
 
 use super::{
     Conditional, Keyed, Lenient, NewPost, ScanCursor, ScanLimits, check_scan, check_url, item, json_request,
@@ -18,7 +19,7 @@ use super::{
 };
 use crate::html_text::html_to_text;
 use crate::http::{HttpClient, join_url};
-use crate::{IngestError, Source, SourceBatch};
+use crate::{Connector, IngestError, Source, SourceBatch};
 
 /// Configuration of a Hacker News source.
 #[derive(Debug, Clone, Deserialize)]
@@ -67,15 +68,33 @@ fn default_interval() -> u64 {
 
 impl HackerNewsConfig {
     /// Checks the config; errors name the key.
-    pub fn validate(&self) -> Result<(), (String, String)> {
+    pub fn validate(&self) -> Result<(), FieldError> {
         check_url("base_url", &self.base_url)?;
         if self.tags.trim().is_empty() {
-            return Err(("tags".into(), "empty tag filter".into()));
+            return Err(FieldError::new("tags", "empty tag filter"));
         }
         if !(1..=1000).contains(&self.hits_per_page) {
-            return Err(("hits_per_page".into(), "must be between 1 and 1000".into()));
+            return Err(FieldError::new("hits_per_page", "must be between 1 and 1000"));
         }
         check_scan(self.initial_pages, self.max_pages, self.interval_secs, self.requests_per_minute)
+    }
+}
+
+impl Connector for HackerNewsConfig {
+    fn kind(&self) -> &'static str {
+        "hackernews"
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn interval_secs(&self) -> Option<u64> {
+        Some(self.interval_secs)
+    }
+    fn validate(&self) -> Result<(), FieldError> {
+        HackerNewsConfig::validate(self)
+    }
+    fn build(&self, account: AccountId, http: Arc<HttpClient>) -> Result<Box<dyn Source>, IngestError> {
+        Ok(Box::new(HackerNewsSource::new(account, self.clone(), http)?))
     }
 }
 

@@ -21,6 +21,7 @@ use async_trait::async_trait;
 use reqwest::Url;
 use serde::{Deserialize, Serialize};
 use smo_proto::AccountId;
+use smo_runtime::FieldError;
 
 use super::{
     Conditional, Lenient, NewPost, check_schedule, check_url, id_after, item, json_request, parse_time,
@@ -29,7 +30,7 @@ use super::{
 use crate::credentials::Secret;
 use crate::html_text::html_to_text;
 use crate::http::{HttpClient, HttpRequest, headers, join_url};
-use crate::{IngestError, Source, SourceBatch};
+use crate::{Connector, IngestError, Source, SourceBatch};
 
 /// Configuration of a Mastodon source: the instance and exactly one of
 /// `hashtag`, `account`, `list_id` or `search`.
@@ -86,7 +87,7 @@ enum Timeline {
 }
 
 impl MastodonConfig {
-    fn timeline(&self) -> Result<Timeline, (String, String)> {
+    fn timeline(&self) -> Result<Timeline, FieldError> {
         let set =
             |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
         let chosen: Vec<Timeline> = [
@@ -100,27 +101,45 @@ impl MastodonConfig {
         .collect();
         match chosen.as_slice() {
             [one] => Ok(one.clone()),
-            [] => Err(("hashtag".into(), "set one of hashtag, account, list_id or search".into())),
-            _ => Err(("hashtag".into(), "set only one of hashtag, account, list_id or search".into())),
+            [] => Err(FieldError::new("hashtag", "set one of hashtag, account, list_id or search")),
+            _ => Err(FieldError::new("hashtag", "set only one of hashtag, account, list_id or search")),
         }
     }
 
     /// Checks the config; errors name the key.
-    pub fn validate(&self) -> Result<(), (String, String)> {
+    pub fn validate(&self) -> Result<(), FieldError> {
         check_url("instance", &self.instance)?;
         if let Timeline::List(_) = self.timeline()?
             && self.token.as_ref().is_none_or(Secret::is_blank)
             && self.token_env.as_deref().is_none_or(|v| v.trim().is_empty())
         {
-            return Err((
-                "token_env".into(),
-                "a list timeline needs an access token: set token_env (or token)".into(),
+            return Err(FieldError::new(
+                "token_env",
+                "a list timeline needs an access token: set token_env (or token)",
             ));
         }
         if !(1..=80).contains(&self.limit) {
-            return Err(("limit".into(), "must be between 1 and 80".into()));
+            return Err(FieldError::new("limit", "must be between 1 and 80"));
         }
         check_schedule(self.interval_secs, self.requests_per_minute)
+    }
+}
+
+impl Connector for MastodonConfig {
+    fn kind(&self) -> &'static str {
+        "mastodon"
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn interval_secs(&self) -> Option<u64> {
+        Some(self.interval_secs)
+    }
+    fn validate(&self) -> Result<(), FieldError> {
+        MastodonConfig::validate(self)
+    }
+    fn build(&self, account: AccountId, http: Arc<HttpClient>) -> Result<Box<dyn Source>, IngestError> {
+        Ok(Box::new(MastodonSource::new(account, self.clone(), http)?))
     }
 }
 

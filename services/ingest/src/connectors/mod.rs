@@ -33,6 +33,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use smo_proto::{AccountId, Author, Engagement, Post, PostId, SCHEMA_VERSION};
+use smo_runtime::FieldError;
 
 use crate::credentials::Secret;
 use crate::http::{HttpRequest, Rate, Validators};
@@ -61,34 +62,31 @@ pub(crate) fn rate_of(requests_per_minute: Option<f64>) -> Option<Rate> {
 }
 
 /// Checks a `requests_per_minute` value.
-pub(crate) fn check_rate(requests_per_minute: Option<f64>) -> Result<(), (String, String)> {
+pub(crate) fn check_rate(requests_per_minute: Option<f64>) -> Result<(), FieldError> {
     match requests_per_minute {
         Some(rate) if !(rate.is_finite() && rate > 0.0) => {
-            Err(("requests_per_minute".into(), format!("{rate} is not a positive number")))
+            Err(FieldError::new("requests_per_minute", format!("{rate} is not a positive number")))
         }
         _ => Ok(()),
     }
 }
 
 /// Checks that `value` of `key` is an http(s) URL.
-pub(crate) fn check_url(key: &str, value: &str) -> Result<(), (String, String)> {
+pub(crate) fn check_url(key: &str, value: &str) -> Result<(), FieldError> {
     match Url::parse(value.trim()) {
         Ok(url) if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() => Ok(()),
-        _ => Err((key.to_owned(), format!("{:?} is not an http(s) URL", crate::http::redact_str(value)))),
+        _ => Err(FieldError::new(key, format!("{:?} is not an http(s) URL", crate::http::redact_str(value)))),
     }
 }
 
 /// Checks a page count.
-pub(crate) fn check_positive(key: &str, value: u64) -> Result<(), (String, String)> {
-    if value == 0 { Err((key.to_owned(), "must be at least 1".into())) } else { Ok(()) }
+pub(crate) fn check_positive(key: &str, value: u64) -> Result<(), FieldError> {
+    if value == 0 { Err(FieldError::new(key, "must be at least 1")) } else { Ok(()) }
 }
 
 /// Checks the keys every polled source has: `interval_secs` and
 /// `requests_per_minute`.
-pub(crate) fn check_schedule(
-    interval_secs: u64,
-    requests_per_minute: Option<f64>,
-) -> Result<(), (String, String)> {
+pub(crate) fn check_schedule(interval_secs: u64, requests_per_minute: Option<f64>) -> Result<(), FieldError> {
     check_positive("interval_secs", interval_secs)?;
     check_rate(requests_per_minute)
 }
@@ -100,7 +98,7 @@ pub(crate) fn check_scan(
     max_pages: u32,
     interval_secs: u64,
     requests_per_minute: Option<f64>,
-) -> Result<(), (String, String)> {
+) -> Result<(), FieldError> {
     check_positive("initial_pages", initial_pages.into())?;
     check_positive("max_pages", max_pages.into())?;
     check_schedule(interval_secs, requests_per_minute)

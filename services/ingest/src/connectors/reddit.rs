@@ -34,6 +34,7 @@ use reqwest::Url;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use smo_proto::AccountId;
+use smo_runtime::FieldError;
 
 use super::{
     Conditional, Keyed, Lenient, NewPost, RejectMemory, ScanCursor, ScanLimits, check_scan, check_url,
@@ -42,7 +43,7 @@ use super::{
 use crate::credentials::Secret;
 use crate::html_text::decode_entities;
 use crate::http::{HttpClient, HttpRequest, HttpResponse, join_url};
-use crate::{IngestError, Source, SourceBatch};
+use crate::{Connector, IngestError, Source, SourceBatch};
 
 /// Ids `/api/morechildren` takes per request.
 const MORE_CHILDREN_PER_REQUEST: usize = 100;
@@ -114,44 +115,65 @@ enum Mode {
 }
 
 impl RedditConfig {
-    fn mode(&self) -> Result<Mode, (String, String)> {
+    fn mode(&self) -> Result<Mode, FieldError> {
         let set =
             |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
         let subreddit = set(&self.subreddit).map(|s| s.trim_start_matches("r/").to_owned());
         if let Some(sub) = &subreddit
             && !sub.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '+')
         {
-            return Err(("subreddit".into(), format!("{sub:?} is not a subreddit name")));
+            return Err(FieldError::new("subreddit", format!("{sub:?} is not a subreddit name")));
         }
         match (subreddit, set(&self.search), set(&self.thread)) {
-            (_, Some(_), Some(_)) => Err(("thread".into(), "set thread or search, not both".into())),
-            (None, _, Some(_)) => Err(("subreddit".into(), "a thread needs the subreddit it is in".into())),
+            (_, Some(_), Some(_)) => Err(FieldError::new("thread", "set thread or search, not both")),
+            (None, _, Some(_)) => Err(FieldError::new("subreddit", "a thread needs the subreddit it is in")),
             (Some(subreddit), None, Some(thread)) => {
                 let article = thread.strip_prefix("t3_").unwrap_or(&thread).to_owned();
                 if article.is_empty()
                     || !article.chars().all(|c| c.is_ascii_digit() || c.is_ascii_lowercase())
                 {
-                    return Err(("thread".into(), format!("{thread:?} is not a thread id like 1h0003")));
+                    return Err(FieldError::new(
+                        "thread",
+                        format!("{thread:?} is not a thread id like 1h0003"),
+                    ));
                 }
                 Ok(Mode::Thread { subreddit, article })
             }
             (subreddit, Some(query), None) => Ok(Mode::Search { subreddit, query }),
             (Some(subreddit), None, None) => Ok(Mode::New(subreddit)),
-            (None, None, None) => Err(("subreddit".into(), "set subreddit, search, or both".into())),
+            (None, None, None) => Err(FieldError::new("subreddit", "set subreddit, search, or both")),
         }
     }
 
     /// Checks the config; errors name the key.
-    pub fn validate(&self) -> Result<(), (String, String)> {
+    pub fn validate(&self) -> Result<(), FieldError> {
         check_url("base_url", &self.base_url)?;
         let max_limit = match self.mode()? {
             Mode::Thread { .. } => 500,
             _ => 100,
         };
         if !(1..=max_limit).contains(&self.limit) {
-            return Err(("limit".into(), format!("must be between 1 and {max_limit}")));
+            return Err(FieldError::new("limit", format!("must be between 1 and {max_limit}")));
         }
         check_scan(self.initial_pages, self.max_pages, self.interval_secs, self.requests_per_minute)
+    }
+}
+
+impl Connector for RedditConfig {
+    fn kind(&self) -> &'static str {
+        "reddit"
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn interval_secs(&self) -> Option<u64> {
+        Some(self.interval_secs)
+    }
+    fn validate(&self) -> Result<(), FieldError> {
+        RedditConfig::validate(self)
+    }
+    fn build(&self, account: AccountId, http: Arc<HttpClient>) -> Result<Box<dyn Source>, IngestError> {
+        Ok(Box::new(RedditSource::new(account, self.clone(), http)?))
     }
 }
 

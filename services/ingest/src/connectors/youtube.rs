@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use reqwest::Url;
 use serde::Deserialize;
 use smo_proto::AccountId;
+use smo_runtime::FieldError;
 
 use super::{
     Conditional, Keyed, NewPost, ScanCursor, ScanLimits, check_scan, check_url, item, json_request, millis,
@@ -17,7 +18,7 @@ use super::{
 };
 use crate::credentials::Secret;
 use crate::http::{HttpClient, join_url};
-use crate::{IngestError, Source, SourceBatch};
+use crate::{Connector, IngestError, Source, SourceBatch};
 
 /// Configuration of a YouTube source: `channel_id` or `video_id`, and a key.
 #[derive(Debug, Clone, Deserialize)]
@@ -75,20 +76,38 @@ fn default_interval() -> u64 {
 
 impl YouTubeConfig {
     /// Checks the config; errors name the key.
-    pub fn validate(&self) -> Result<(), (String, String)> {
+    pub fn validate(&self) -> Result<(), FieldError> {
         check_url("base_url", &self.base_url)?;
         let set = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.trim().is_empty());
         match (set(&self.channel_id), set(&self.video_id)) {
             (true, false) | (false, true) => {}
-            _ => return Err(("channel_id".into(), "set exactly one of channel_id or video_id".into())),
+            _ => return Err(FieldError::new("channel_id", "set exactly one of channel_id or video_id")),
         }
         if self.key.as_ref().is_none_or(Secret::is_blank) && !set(&self.key_env) {
-            return Err(("key_env".into(), "an API key is required: set key_env (or key)".into()));
+            return Err(FieldError::new("key_env", "an API key is required: set key_env (or key)"));
         }
         if !(1..=100).contains(&self.max_results) {
-            return Err(("max_results".into(), "must be between 1 and 100".into()));
+            return Err(FieldError::new("max_results", "must be between 1 and 100"));
         }
         check_scan(self.initial_pages, self.max_pages, self.interval_secs, self.requests_per_minute)
+    }
+}
+
+impl Connector for YouTubeConfig {
+    fn kind(&self) -> &'static str {
+        "youtube"
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn interval_secs(&self) -> Option<u64> {
+        Some(self.interval_secs)
+    }
+    fn validate(&self) -> Result<(), FieldError> {
+        YouTubeConfig::validate(self)
+    }
+    fn build(&self, account: AccountId, http: Arc<HttpClient>) -> Result<Box<dyn Source>, IngestError> {
+        Ok(Box::new(YouTubeSource::new(account, self.clone(), http)?))
     }
 }
 

@@ -302,7 +302,7 @@ async fn list_timeline_sends_the_token_only_in_the_authorization_header() {
 #[test]
 fn a_list_timeline_needs_a_token() {
     let list = MastodonConfig { hashtag: None, list_id: Some("42".into()), ..config("https://m.example") };
-    assert_eq!(list.validate().unwrap_err().0, "token_env");
+    assert_eq!(list.validate().unwrap_err().key, "token_env");
     assert!(MastodonConfig { token_env: Some("SMO_MASTODON_TOKEN".into()), ..list }.validate().is_ok());
 }
 
@@ -381,7 +381,7 @@ fn config_errors_name_the_key() {
         (MastodonConfig { requests_per_minute: Some(-1.0), ..base.clone() }, "requests_per_minute"),
     ];
     for (config, key) in cases {
-        let (found, reason) = config.validate().unwrap_err();
+        let smo_runtime::FieldError { key: found, reason } = config.validate().unwrap_err();
         assert_eq!(found, key, "{reason}");
     }
     let missing = MastodonConfig { token_env: Some("SMO_TEST_NO_SUCH_TOKEN".into()), ..base };

@@ -473,7 +473,7 @@ fn thread_config_errors_name_the_key() {
         (RedditConfig { limit: 101, thread: None, ..base.clone() }, "limit"),
     ];
     for (config, key) in cases {
-        let (found, reason) = config.validate().unwrap_err();
+        let smo_runtime::FieldError { key: found, reason } = config.validate().unwrap_err();
         assert_eq!(found, key, "{reason}");
     }
     assert!(RedditConfig { limit: 500, ..base }.validate().is_ok());

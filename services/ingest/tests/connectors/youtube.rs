@@ -137,7 +137,7 @@ async fn api_errors_are_clear_and_never_show_the_key() {
 fn a_key_is_required_and_read_from_the_environment() {
     let mut config = config("https://www.googleapis.com", KEY);
     config.key = None;
-    assert_eq!(config.validate().unwrap_err().0, "key_env");
+    assert_eq!(config.validate().unwrap_err().key, "key_env");
     config.key_env = Some("SMO_TEST_YT_KEY_UNSET".into());
     let err = YouTubeSource::new(account(), config, fast_client()).unwrap_err().to_string();
     assert!(err.contains("SMO_TEST_YT_KEY_UNSET") && err.contains("key_env"), "{err}");
