@@ -39,7 +39,7 @@ pub(crate) const ROUTE_SCAN_LIMIT: i64 = 1000;
 
 /// The statements a backend runs its own way; [`impl_case_store!`] builds
 /// [`CaseStore`](crate::CaseStore) from them and the shared queries.
-pub(crate) trait BackendSql {
+pub(crate) trait BackendSql: Send + Sync + std::fmt::Debug + 'static {
     /// The sqlx driver.
     type Database: sqlx::Database;
     /// How a timestamp is bound as a parameter.
@@ -72,93 +72,95 @@ pub(crate) trait BackendSql {
     fn bind_time(at: DateTime<Utc>) -> Self::Time;
 
     /// Applies the embedded migrations (see `CaseStore::migrate`).
-    async fn run_migrations(&self) -> Result<(), StoreError>;
+    fn run_migrations(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Starts a transaction that will write.
-    async fn begin_write(&self) -> Result<Transaction<'static, Self::Database>, StoreError>;
+    fn begin_write(
+        &self,
+    ) -> impl Future<Output = Result<Transaction<'static, Self::Database>, StoreError>> + Send;
 
     /// Makes the validated `names` the account's active agents, in order,
     /// keeping the skills and capacity of agents it already has.
-    async fn replace_agents(
+    fn replace_agents(
         conn: &mut Conn<Self>,
         account: &AccountId,
         names: &[String],
         now: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Makes the validated `roster` the account's agents (with skills and
     /// capacity) and teams.
-    async fn apply_roster(
+    fn apply_roster(
         conn: &mut Conn<Self>,
         account: &AccountId,
         roster: &Roster,
         now: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Inserts `rows` as queued cases, in order; returns their ids in order.
-    async fn insert_cases(
+    fn insert_cases(
         conn: &mut Conn<Self>,
         account: &AccountId,
         rows: &[NewCaseRow],
         now: DateTime<Utc>,
-    ) -> Result<Vec<i64>, StoreError>;
+    ) -> impl Future<Output = Result<Vec<i64>, StoreError>> + Send;
 
     /// Records posts in their cases.
-    async fn insert_messages(
+    fn insert_messages(
         conn: &mut Conn<Self>,
         account: &AccountId,
         rows: &[MessageRow],
         now: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Post id → case id for posts that already belong to a case.
-    async fn find_messages(
+    fn find_messages(
         conn: &mut Conn<Self>,
         account: &AccountId,
         post_ids: &[&str],
-    ) -> Result<HashMap<String, i64>, StoreError>;
+    ) -> impl Future<Output = Result<HashMap<String, i64>, StoreError>> + Send;
 
     /// The open or resolved (not closed) cases of the given (thread, author)
     /// conversations, locked.
-    async fn load_conversations(
+    fn load_conversations(
         conn: &mut Conn<Self>,
         account: &AccountId,
         pairs: &[(String, String)],
-    ) -> Result<Vec<CaseRecord>, StoreError>;
+    ) -> impl Future<Output = Result<Vec<CaseRecord>, StoreError>> + Send;
 
     /// Writes back the mutable columns of `cases`, each only if still at its
     /// version; returns how many rows were written.
-    async fn save_cases(
+    fn save_cases(
         conn: &mut Conn<Self>,
         account: &AccountId,
         cases: &[CaseRow],
         now: DateTime<Utc>,
-    ) -> Result<u64, StoreError>;
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     /// Records each agent's last assignment ticket.
-    async fn save_agent_tickets(
+    fn save_agent_tickets(
         conn: &mut Conn<Self>,
         account: &AccountId,
         tickets: &[(String, i64)],
         now: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// The most urgent queued case an agent with these teams and skills
     /// (lowercase; empty: any) can take, locked, skipping cases others hold.
-    async fn next_case_candidate(
+    fn next_case_candidate(
         conn: &mut Conn<Self>,
         account: &AccountId,
         teams: &[String],
         languages: &[String],
         topics: &[String],
-    ) -> Result<Option<CaseRecord>, StoreError>;
+    ) -> impl Future<Output = Result<Option<CaseRecord>, StoreError>> + Send;
 
     /// Appends `events` to the audit log, in order.
-    async fn append_events(
+    fn append_events(
         conn: &mut Conn<Self>,
         account: &AccountId,
         events: &[PendingEvent],
-    ) -> Result<(), StoreError>;
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// Implements [`CaseStore`](crate::CaseStore) for `$store`, which implements
@@ -181,14 +183,14 @@ macro_rules! impl_case_store {
             use $crate::lifecycle::{Journal, assign, is_active, respond, set_status, unassign};
             use $crate::opening::{CaseRef, MessageRow, outcomes, plan_inputs, plan_threads};
             use $crate::records::{
-                AgentRecord, CaseRecord, CursorRecord, EventRecord, MessageRecord, OutboxRecord, TokenRecord,
+                AgentRecord, CaseRecord, CursorRecord, EventRecord, MessageRecord, OutboxRecord,
                 agent_columns, case_columns, count_from_sql, i64_from_u64, intent_from_sql,
                 presence_from_sql, sql_text, status_counts, tags_from_json,
             };
             use $crate::roster::{agent_roster, validated_roster};
             use $crate::routing::{AgentLoad, eligible_count, pick, queue_cmp};
             use $crate::{
-                AgentRow, ApiRole, Backend, CaseAction, CaseCommand, CaseFilter, CaseMessage, CaseRow, CaseStore,
+                AgentRow, Backend, CaseAction, CaseCommand, CaseFilter, CaseMessage, CaseRow, CaseStore,
                 Escalation, EscalationAction, NewCase, NewToken, NextCase, OpenOptions, OpenedCase, OutboxMessage,
                 Presence, PresenceChange, Requeued, Roster, Routed, SYSTEM_ACTOR, SourceCursor,
                 StoreError, TokenRow,
@@ -815,80 +817,19 @@ macro_rules! impl_case_store {
                 }
 
                 async fn create_token(&self, token: &NewToken, now: DateTime<Utc>) -> Result<TokenRow, StoreError> {
-                    let bound = token.account.is_some();
-                    if (token.role == ApiRole::Admin) == bound {
-                        return Err(StoreError::InvalidInput(
-                            "admin tokens have no account; every other role needs one".to_owned(),
-                        ));
-                    }
-                    if (token.role == ApiRole::Agent) != token.agent.is_some() {
-                        return Err(StoreError::InvalidInput("agent tokens, and only they, name an agent".to_owned()));
-                    }
-                    if token.token_hash.len() != 64 || !token.token_hash.bytes().all(|b| b.is_ascii_hexdigit()) {
-                        return Err(StoreError::InvalidInput("token hash must be hex SHA-256".to_owned()));
-                    }
-                    let mut tx = self.begin_write().await?;
-                    if let (Some(account), Some(agent)) = (&token.account, &token.agent) {
-                        active_agent(&mut tx, account, agent).await?;
-                    }
-                    let id: i64 = sqlx::query_scalar(
-                        "INSERT INTO api_tokens (token_hash, account_id, role, agent, name, created_at)
-                         VALUES ($1, $2, $3, $4, $5, $6)
-                         RETURNING id",
-                    )
-                    .bind(token.token_hash.to_ascii_lowercase())
-                    .bind(token.account.as_ref().map(AccountId::as_str))
-                    .bind(token.role.as_str())
-                    .bind(token.agent.as_deref())
-                    .bind(sql_text(&token.name))
-                    .bind(Self::bind_time(now))
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    tx.commit().await?;
-                    Ok(TokenRow {
-                        id,
-                        account: token.account.clone(),
-                        role: token.role,
-                        agent: token.agent.clone(),
-                        name: sql_text(&token.name),
-                        created_at: now,
-                        revoked_at: None,
-                    })
+                    $crate::ops::tokens::create_token(self, token, now).await
                 }
 
                 async fn token_by_hash(&self, token_hash: &str) -> Result<Option<TokenRow>, StoreError> {
-                    let record: Option<TokenRecord> = sqlx::query_as(
-                        "SELECT id, account_id, role, agent, name, created_at, revoked_at
-                         FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
-                    )
-                    .bind(token_hash.to_ascii_lowercase())
-                    .fetch_optional(self.pool())
-                    .await?;
-                    record.map(TokenRecord::into_token).transpose()
+                    $crate::ops::tokens::token_by_hash(self, token_hash).await
                 }
 
                 async fn list_tokens(&self, account: Option<&AccountId>) -> Result<Vec<TokenRow>, StoreError> {
-                    let records: Vec<TokenRecord> = sqlx::query_as(
-                        "SELECT id, account_id, role, agent, name, created_at, revoked_at
-                         FROM api_tokens WHERE $1 IS NULL OR account_id = $1
-                         ORDER BY id DESC",
-                    )
-                    .bind(account.map(AccountId::as_str))
-                    .fetch_all(self.pool())
-                    .await?;
-                    records.into_iter().map(TokenRecord::into_token).collect()
+                    $crate::ops::tokens::list_tokens(self, account).await
                 }
 
                 async fn revoke_token(&self, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError> {
-                    let revoked = sqlx::query(
-                        "UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
-                    )
-                    .bind(id)
-                    .bind(Self::bind_time(now))
-                    .execute(self.pool())
-                    .await?
-                    .rows_affected();
-                    Ok(revoked > 0)
+                    $crate::ops::tokens::revoke_token(self, id, now).await
                 }
 
                 async fn community_settings(

@@ -20,12 +20,14 @@ mod error;
 mod lifecycle;
 mod model;
 mod opening;
+mod ops;
 mod options;
 mod postgres;
 mod records;
 mod responses;
 mod roster;
 mod routing;
+mod sql;
 mod sqlite;
 mod store;
 

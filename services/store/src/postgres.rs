@@ -76,6 +76,7 @@ impl PgStore {
 }
 
 impl_case_store!(PgStore);
+crate::sql::impl_shared_sql!(PgStore);
 
 impl BackendSql for PgStore {
     type Database = Postgres;

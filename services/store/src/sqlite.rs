@@ -69,6 +69,7 @@ impl SqliteStore {
 }
 
 impl_case_store!(SqliteStore);
+crate::sql::impl_shared_sql!(SqliteStore);
 
 impl BackendSql for SqliteStore {
     type Database = Sqlite;
