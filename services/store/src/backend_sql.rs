@@ -183,9 +183,8 @@ macro_rules! impl_case_store {
             use $crate::lifecycle::{Journal, assign, is_active, respond, set_status, unassign};
             use $crate::opening::{CaseRef, MessageRow, outcomes, plan_inputs, plan_threads};
             use $crate::records::{
-                AgentRecord, CaseRecord, CursorRecord, EventRecord, MessageRecord, OutboxRecord,
-                agent_columns, case_columns, count_from_sql, i64_from_u64, intent_from_sql,
-                presence_from_sql, sql_text, status_counts, tags_from_json,
+                AgentRecord, CaseRecord, EventRecord, MessageRecord, OutboxRecord, agent_columns,
+                case_columns, presence_from_sql, sql_text, tags_from_json,
             };
             use $crate::roster::{agent_roster, validated_roster};
             use $crate::routing::{AgentLoad, eligible_count, pick, queue_cmp};
@@ -798,22 +797,7 @@ macro_rules! impl_case_store {
                     settings: &::serde_json::Value,
                     now: DateTime<Utc>,
                 ) -> Result<(), StoreError> {
-                    let text = ::serde_json::to_string(settings)
-                        .map_err(|error| StoreError::InvalidInput(format!("unencodable settings: {error}")))?;
-                    let sql = format!(
-                        "INSERT INTO community_settings (account_id, settings, updated_at)
-                         VALUES ($1, {}, $3)
-                         ON CONFLICT (account_id) DO UPDATE SET
-                             settings = excluded.settings, updated_at = excluded.updated_at",
-                        Self::json_param("$2")
-                    );
-                    sqlx::query(AssertSqlSafe(sql))
-                        .bind(account.as_str())
-                        .bind(sql_text(&text))
-                        .bind(Self::bind_time(now))
-                        .execute(self.pool())
-                        .await?;
-                    Ok(())
+                    $crate::ops::settings::put_community_settings(self, account, settings, now).await
                 }
 
                 async fn create_token(&self, token: &NewToken, now: DateTime<Utc>) -> Result<TokenRow, StoreError> {
@@ -836,20 +820,7 @@ macro_rules! impl_case_store {
                     &self,
                     account: &AccountId,
                 ) -> Result<Option<::serde_json::Value>, StoreError> {
-                    let sql = format!(
-                        "SELECT {} FROM community_settings WHERE account_id = $1",
-                        Self::json_text("settings")
-                    );
-                    let text: Option<String> = sqlx::query_scalar(AssertSqlSafe(sql))
-                        .bind(account.as_str())
-                        .fetch_optional(self.pool())
-                        .await?;
-                    text.map(|text| {
-                        ::serde_json::from_str(&text).map_err(|error| {
-                            StoreError::Corrupt(format!("community settings are not JSON: {error}"))
-                        })
-                    })
-                    .transpose()
+                    $crate::ops::settings::community_settings(self, account).await
                 }
 
                 async fn list_cases(
@@ -881,11 +852,7 @@ macro_rules! impl_case_store {
                 }
 
                 async fn count_cases(&self, account: &AccountId) -> Result<u64, StoreError> {
-                    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cases WHERE account_id = $1")
-                        .bind(account.as_str())
-                        .fetch_one(self.pool())
-                        .await?;
-                    Ok(count_from_sql(count))
+                    $crate::ops::reports::count_cases(self, account).await
                 }
 
                 async fn cases_opened_between(
@@ -894,16 +861,7 @@ macro_rules! impl_case_store {
                     from: DateTime<Utc>,
                     to: DateTime<Utc>,
                 ) -> Result<u64, StoreError> {
-                    let count: i64 = sqlx::query_scalar(
-                        "SELECT COUNT(*) FROM cases
-                         WHERE account_id = $1 AND opened_at >= $2 AND opened_at < $3",
-                    )
-                    .bind(account.as_str())
-                    .bind(Self::bind_time(from))
-                    .bind(Self::bind_time(to))
-                    .fetch_one(self.pool())
-                    .await?;
-                    Ok(count_from_sql(count))
+                    $crate::ops::reports::cases_opened_between(self, account, from, to).await
                 }
 
                 async fn cases_opened_by_intent(
@@ -912,19 +870,7 @@ macro_rules! impl_case_store {
                     from: DateTime<Utc>,
                     to: DateTime<Utc>,
                 ) -> Result<Vec<(Intent, u64)>, StoreError> {
-                    let rows: Vec<(String, i64)> = sqlx::query_as(
-                        "SELECT intent, COUNT(*) FROM cases
-                         WHERE account_id = $1 AND opened_at >= $2 AND opened_at < $3
-                         GROUP BY intent ORDER BY intent",
-                    )
-                    .bind(account.as_str())
-                    .bind(Self::bind_time(from))
-                    .bind(Self::bind_time(to))
-                    .fetch_all(self.pool())
-                    .await?;
-                    rows.into_iter()
-                        .map(|(intent, count)| Ok((intent_from_sql(&intent)?, count_from_sql(count))))
-                        .collect()
+                    $crate::ops::reports::cases_opened_by_intent(self, account, from, to).await
                 }
 
                 async fn cases_opened_per_day(
@@ -933,26 +879,14 @@ macro_rules! impl_case_store {
                     from: DateTime<Utc>,
                     to: DateTime<Utc>,
                 ) -> Result<Vec<(NaiveDate, u64)>, StoreError> {
-                    let rows: Vec<(NaiveDate, i64)> = sqlx::query_as(Self::CASES_PER_DAY_SQL)
-                        .bind(account.as_str())
-                        .bind(Self::bind_time(from))
-                        .bind(Self::bind_time(to))
-                        .fetch_all(self.pool())
-                        .await?;
-                    Ok(rows.into_iter().map(|(day, count)| (day, count_from_sql(count))).collect())
+                    $crate::ops::reports::cases_opened_per_day(self, account, from, to).await
                 }
 
                 async fn cases_by_status(
                     &self,
                     account: &AccountId,
                 ) -> Result<Vec<(CaseStatus, u64)>, StoreError> {
-                    let rows: Vec<(String, i64)> = sqlx::query_as(
-                        "SELECT status, COUNT(*) FROM cases WHERE account_id = $1 GROUP BY status",
-                    )
-                    .bind(account.as_str())
-                    .fetch_all(self.pool())
-                    .await?;
-                    status_counts(rows)
+                    $crate::ops::reports::cases_by_status(self, account).await
                 }
 
                 async fn get_cursor(
@@ -960,16 +894,7 @@ macro_rules! impl_case_store {
                     account: &AccountId,
                     source: &str,
                 ) -> Result<Option<SourceCursor>, StoreError> {
-                    let record: Option<CursorRecord> = sqlx::query_as(
-                        "SELECT source, cursor, updated_at, posts_fetched, last_error
-                         FROM source_cursors
-                         WHERE account_id = $1 AND source = $2",
-                    )
-                    .bind(account.as_str())
-                    .bind(sql_text(source))
-                    .fetch_optional(self.pool())
-                    .await?;
-                    Ok(record.map(SourceCursor::from))
+                    $crate::ops::cursors::get_cursor(self, account, source).await
                 }
 
                 async fn save_cursor(
@@ -979,25 +904,7 @@ macro_rules! impl_case_store {
                     cursor: &str,
                     posts_fetched_delta: u64,
                 ) -> Result<(), StoreError> {
-                    let delta = i64_from_u64(posts_fetched_delta, "posts_fetched_delta")?;
-                    sqlx::query(
-                        "INSERT INTO source_cursors
-                             (account_id, source, cursor, updated_at, posts_fetched, last_error)
-                         VALUES ($1, $2, $3, $4, $5, NULL)
-                         ON CONFLICT (account_id, source) DO UPDATE SET
-                             cursor = excluded.cursor,
-                             updated_at = excluded.updated_at,
-                             posts_fetched = source_cursors.posts_fetched + excluded.posts_fetched,
-                             last_error = NULL",
-                    )
-                    .bind(account.as_str())
-                    .bind(sql_text(source))
-                    .bind(sql_text(cursor))
-                    .bind(Self::bind_time(Utc::now()))
-                    .bind(delta)
-                    .execute(self.pool())
-                    .await?;
-                    Ok(())
+                    $crate::ops::cursors::save_cursor(self, account, source, cursor, posts_fetched_delta).await
                 }
 
                 async fn record_source_error(
@@ -1006,21 +913,7 @@ macro_rules! impl_case_store {
                     source: &str,
                     error: &str,
                 ) -> Result<(), StoreError> {
-                    sqlx::query(
-                        "INSERT INTO source_cursors
-                             (account_id, source, cursor, updated_at, posts_fetched, last_error)
-                         VALUES ($1, $2, NULL, $3, 0, $4)
-                         ON CONFLICT (account_id, source) DO UPDATE SET
-                             updated_at = excluded.updated_at,
-                             last_error = excluded.last_error",
-                    )
-                    .bind(account.as_str())
-                    .bind(sql_text(source))
-                    .bind(Self::bind_time(Utc::now()))
-                    .bind(sql_text(error))
-                    .execute(self.pool())
-                    .await?;
-                    Ok(())
+                    $crate::ops::cursors::record_source_error(self, account, source, error).await
                 }
 
                 async fn close(&self) {

@@ -4,5 +4,8 @@
 //! log, commit) live here, the SQL they run in [`crate::sql`] and the
 //! backends.
 
+pub(crate) mod cursors;
+pub(crate) mod reports;
 pub(crate) mod roster;
+pub(crate) mod settings;
 pub(crate) mod tokens;

@@ -1,13 +1,14 @@
-//! Account-level rows outside cases: API tokens.
+//! Account-level rows outside cases: API tokens, community settings and
+//! ingest cursors.
 
 use chrono::{DateTime, Utc};
 use smo_proto::AccountId;
 
 use crate::backend_sql::{BackendSql, Conn};
-use crate::records::TokenRecord;
+use crate::records::{CursorRecord, TokenRecord};
 use crate::{NewToken, StoreError};
 
-/// Token queries.
+/// Token, settings and cursor queries.
 pub(crate) trait AccountSql: BackendSql {
     /// Inserts a validated token; its id.
     fn insert_token(
@@ -34,6 +35,46 @@ pub(crate) trait AccountSql: BackendSql {
         id: i64,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Stores the settings document (JSON text).
+    fn upsert_settings(
+        &self,
+        account: &AccountId,
+        settings: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The settings document as JSON text.
+    fn select_settings(
+        &self,
+        account: &AccountId,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+
+    /// One source's cursor row.
+    fn select_cursor(
+        &self,
+        account: &AccountId,
+        source: &str,
+    ) -> impl Future<Output = Result<Option<CursorRecord>, StoreError>> + Send;
+
+    /// Moves a source's cursor on, adds `delta` posts and clears its error.
+    fn upsert_cursor(
+        &self,
+        account: &AccountId,
+        source: &str,
+        cursor: &str,
+        delta: i64,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Records a source's last error, keeping its cursor.
+    fn upsert_source_error(
+        &self,
+        account: &AccountId,
+        source: &str,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 macro_rules! impl_account_sql {
@@ -42,8 +83,10 @@ macro_rules! impl_account_sql {
             use ::chrono::{DateTime, Utc};
             use ::smo_proto::AccountId;
 
+            use ::sqlx::AssertSqlSafe;
             use $crate::backend_sql::{BackendSql, Conn};
-            use $crate::records::{TokenRecord, sql_text};
+
+            use $crate::records::{CursorRecord, TokenRecord, sql_text};
             use $crate::sql::AccountSql;
             use $crate::{NewToken, StoreError};
 
@@ -104,6 +147,106 @@ macro_rules! impl_account_sql {
                     .execute(self.pool())
                     .await?
                     .rows_affected())
+                }
+                async fn upsert_settings(
+                    &self,
+                    account: &AccountId,
+                    settings: &str,
+                    now: DateTime<Utc>,
+                ) -> Result<(), StoreError> {
+                    let sql = format!(
+                        "INSERT INTO community_settings (account_id, settings, updated_at)
+                         VALUES ($1, {}, $3)
+                         ON CONFLICT (account_id) DO UPDATE SET
+                             settings = excluded.settings, updated_at = excluded.updated_at",
+                        Self::json_param("$2")
+                    );
+                    sqlx::query(AssertSqlSafe(sql))
+                        .bind(account.as_str())
+                        .bind(sql_text(settings))
+                        .bind(Self::bind_time(now))
+                        .execute(self.pool())
+                        .await?;
+                    Ok(())
+                }
+
+                async fn select_settings(&self, account: &AccountId) -> Result<Option<String>, StoreError> {
+                    let sql = format!(
+                        "SELECT {} FROM community_settings WHERE account_id = $1",
+                        Self::json_text("settings")
+                    );
+                    Ok(sqlx::query_scalar(AssertSqlSafe(sql))
+                        .bind(account.as_str())
+                        .fetch_optional(self.pool())
+                        .await?)
+                }
+
+                async fn select_cursor(
+                    &self,
+                    account: &AccountId,
+                    source: &str,
+                ) -> Result<Option<CursorRecord>, StoreError> {
+                    Ok(sqlx::query_as(
+                        "SELECT source, cursor, updated_at, posts_fetched, last_error
+                         FROM source_cursors
+                         WHERE account_id = $1 AND source = $2",
+                    )
+                    .bind(account.as_str())
+                    .bind(sql_text(source))
+                    .fetch_optional(self.pool())
+                    .await?)
+                }
+
+                async fn upsert_cursor(
+                    &self,
+                    account: &AccountId,
+                    source: &str,
+                    cursor: &str,
+                    delta: i64,
+                    now: DateTime<Utc>,
+                ) -> Result<(), StoreError> {
+                    sqlx::query(
+                        "INSERT INTO source_cursors
+                             (account_id, source, cursor, updated_at, posts_fetched, last_error)
+                         VALUES ($1, $2, $3, $4, $5, NULL)
+                         ON CONFLICT (account_id, source) DO UPDATE SET
+                             cursor = excluded.cursor,
+                             updated_at = excluded.updated_at,
+                             posts_fetched = source_cursors.posts_fetched + excluded.posts_fetched,
+                             last_error = NULL",
+                    )
+                    .bind(account.as_str())
+                    .bind(sql_text(source))
+                    .bind(sql_text(cursor))
+                    .bind(Self::bind_time(now))
+                    .bind(delta)
+                    .execute(self.pool())
+                    .await?;
+                    Ok(())
+                }
+
+                async fn upsert_source_error(
+                    &self,
+                    account: &AccountId,
+                    source: &str,
+                    error: &str,
+                    now: DateTime<Utc>,
+                ) -> Result<(), StoreError> {
+                    sqlx::query(
+                        "INSERT INTO source_cursors
+                             (account_id, source, cursor, updated_at, posts_fetched, last_error)
+                         VALUES ($1, $2, NULL, $3, 0, $4)
+                         ON CONFLICT (account_id, source) DO UPDATE SET
+                             updated_at = excluded.updated_at,
+                             last_error = excluded.last_error",
+                    )
+                    .bind(account.as_str())
+                    .bind(sql_text(source))
+                    .bind(Self::bind_time(now))
+                    .bind(sql_text(error))
+                    .execute(self.pool())
+                    .await?;
+                    Ok(())
                 }
             }
         };

@@ -15,14 +15,16 @@
 
 pub(crate) mod accounts;
 pub(crate) mod agents;
+pub(crate) mod reports;
 
 pub(crate) use accounts::AccountSql;
 pub(crate) use agents::AgentSql;
+pub(crate) use reports::ReportSql;
 
 /// Every shared primitive: what a generic operation bounds its store by.
-pub(crate) trait Sql: AccountSql + AgentSql {}
+pub(crate) trait Sql: AccountSql + AgentSql + ReportSql {}
 
-impl<S: AccountSql + AgentSql> Sql for S {}
+impl<S: AccountSql + AgentSql + ReportSql> Sql for S {}
 
 /// Implements every shared-primitive trait for `$store`, which implements
 /// [`BackendSql`](crate::backend_sql::BackendSql) and has an inherent `pool()`.
@@ -30,6 +32,7 @@ macro_rules! impl_shared_sql {
     ($store:ty) => {
         $crate::sql::accounts::impl_account_sql!($store);
         $crate::sql::agents::impl_agent_sql!($store);
+        $crate::sql::reports::impl_report_sql!($store);
     };
 }
 
