@@ -15,11 +15,12 @@ macro_rules! impl_response_store {
             use ::sqlx::AssertSqlSafe;
 
             use $crate::backend_sql::{BackendSql, Conn};
+            use $crate::ops::outbox::insert_outbox;
             use $crate::lifecycle::{Journal, respond_with_reply};
-            use $crate::records::{CannedRecord, NoteRecord, OutboxRecord, ReplyRecord, sql_text};
+            use $crate::records::{CannedRecord, NoteRecord, ReplyRecord, sql_text};
             use $crate::{
                 CannedResponse, CaseNote, ClaimedMessage, DeliveryOutcome, NewReply, RecordedReply, ReplyRow,
-                ResponseStore, SYSTEM_ACTOR, StoreError,
+                ResponseStore, StoreError,
             };
 
             const REPLY_COLUMNS: &str = "r.id, r.case_id, r.agent, r.body, r.language, r.canned, \
@@ -77,7 +78,7 @@ macro_rules! impl_response_store {
                         ));
                     }
                     let mut tx = self.begin_write().await?;
-                    lock_routing(&mut tx, account).await?;
+                    Store::lock_routing(&mut tx, account).await?;
                     if let Some(earlier) = reply_by_key(&mut tx, account, &reply.idempotency_key).await? {
                         if earlier.case_id != case_id {
                             return Err(StoreError::Conflict(format!(
@@ -85,11 +86,11 @@ macro_rules! impl_response_store {
                                 reply.idempotency_key, earlier.case_id
                             )));
                         }
-                        let case = load_case_locked(&mut tx, account, case_id).await?;
+                        let case = load_case_locked::<Store>(&mut tx, account, case_id).await?;
                         tx.commit().await?;
                         return Ok(RecordedReply { reply: earlier, case, duplicate: true });
                     }
-                    let mut case = load_case_locked(&mut tx, account, case_id).await?;
+                    let mut case = load_case_locked::<Store>(&mut tx, account, case_id).await?;
                     let in_reply_to = latest_customer_post(&mut tx, account, case_id).await?;
                     let body = sql_text(&reply.body);
                     // The reply id goes into the outbox payload, so the row
@@ -141,7 +142,7 @@ macro_rules! impl_response_store {
                             "created_at": now,
                         });
                         let outbox_id =
-                            insert_outbox(&mut tx, account, Some(case_id), "reply", destination, &payload, now)
+                            insert_outbox::<Store>(&mut tx, account, Some(case_id), "reply", destination, &payload, now)
                                 .await?;
                         sqlx::query("UPDATE case_replies SET outbox_id = $1 WHERE account_id = $2 AND id = $3")
                             .bind(outbox_id)
@@ -150,12 +151,12 @@ macro_rules! impl_response_store {
                             .execute(&mut *tx)
                             .await?;
                     }
-                    save_all(&mut tx, account, std::slice::from_mut(&mut case), now).await?;
+                    save_all::<Store>(&mut tx, account, std::slice::from_mut(&mut case), now).await?;
                     <$store>::append_events(&mut tx, account, &journal.events).await?;
                     let recorded = reply_by_key(&mut tx, account, &reply.idempotency_key)
                         .await?
                         .ok_or_else(|| StoreError::Corrupt(format!("reply {reply_id} vanished")))?;
-                    let case = load_case_locked(&mut tx, account, case_id).await?;
+                    let case = load_case_locked::<Store>(&mut tx, account, case_id).await?;
                     tx.commit().await?;
                     Ok(RecordedReply { reply: recorded, case, duplicate: false })
                 }
@@ -189,8 +190,8 @@ macro_rules! impl_response_store {
                         return Err(StoreError::InvalidInput("a note needs a text".to_owned()));
                     }
                     let mut tx = self.begin_write().await?;
-                    lock_routing(&mut tx, account).await?;
-                    let mut case = load_case_locked(&mut tx, account, case_id).await?;
+                    Store::lock_routing(&mut tx, account).await?;
+                    let mut case = load_case_locked::<Store>(&mut tx, account, case_id).await?;
                     let author = sql_text(author);
                     let (id,): (i64,) = sqlx::query_as(
                         "INSERT INTO case_notes (account_id, case_id, author, body, created_at)
@@ -207,7 +208,7 @@ macro_rules! impl_response_store {
                     journal.record(case_id, CaseEventKind::NoteAdded { note_id: id }, &author, "note")?;
                     if case.assigned_agent.as_deref() == Some(author.as_str()) {
                         case.agent_acted_at = Some(now);
-                        save_all(&mut tx, account, std::slice::from_mut(&mut case), now).await?;
+                        save_all::<Store>(&mut tx, account, std::slice::from_mut(&mut case), now).await?;
                     }
                     <$store>::append_events(&mut tx, account, &journal.events).await?;
                     tx.commit().await?;
@@ -287,39 +288,7 @@ macro_rules! impl_response_store {
                     lease: TimeDelta,
                     limit: u32,
                 ) -> Result<Vec<ClaimedMessage>, StoreError> {
-                    let mut tx = self.begin_write().await?;
-                    let sql = format!(
-                        "SELECT id, account_id, case_id, kind, destination, {} AS payload, created_at, attempts
-                         FROM outbox
-                         WHERE delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $1
-                         ORDER BY next_attempt_at, id
-                         LIMIT $2 {}",
-                        <$store as BackendSql>::json_text("payload"),
-                        <$store as BackendSql>::LOCK_SKIP_LOCKED,
-                    );
-                    let records: Vec<(String, OutboxRecord)> = sqlx::query_as::<_, OutboxRecord>(AssertSqlSafe(sql))
-                        .bind(<$store as BackendSql>::bind_time(now))
-                        .bind(i64::from(limit))
-                        .fetch_all(&mut *tx)
-                        .await?
-                        .into_iter()
-                        .map(|record| (record.account_id.clone().unwrap_or_default(), record))
-                        .collect();
-                    let until = now + lease;
-                    let mut claimed = Vec::with_capacity(records.len());
-                    for (account, record) in records {
-                        sqlx::query("UPDATE outbox SET next_attempt_at = $1 WHERE id = $2")
-                            .bind(<$store as BackendSql>::bind_time(until))
-                            .bind(record.id)
-                            .execute(&mut *tx)
-                            .await?;
-                        let account = AccountId::new(&account).map_err(|error| {
-                            StoreError::Corrupt(format!("outbox {} has account {account:?}: {error}", record.id))
-                        })?;
-                        claimed.push(ClaimedMessage { account, message: record.into_message()? });
-                    }
-                    tx.commit().await?;
-                    Ok(claimed)
+                    $crate::ops::outbox::claim_outbox(self, now, lease, limit).await
                 }
 
                 async fn finish_delivery(
@@ -329,70 +298,7 @@ macro_rules! impl_response_store {
                     outcome: &DeliveryOutcome,
                     now: DateTime<Utc>,
                 ) -> Result<(), StoreError> {
-                    let mut tx = self.begin_write().await?;
-                    let stamp = <$store as BackendSql>::bind_time(now);
-                    let updated = match outcome {
-                        DeliveryOutcome::Delivered => sqlx::query(
-                            "UPDATE outbox SET attempts = attempts + 1, delivered_at = $3, last_error = NULL
-                             WHERE account_id = $1 AND id = $2 AND delivered_at IS NULL",
-                        )
-                        .bind(account.as_str())
-                        .bind(outbox_id)
-                        .bind(stamp),
-                        DeliveryOutcome::Retry { at, error } => sqlx::query(
-                            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $3, last_error = $4
-                             WHERE account_id = $1 AND id = $2 AND delivered_at IS NULL",
-                        )
-                        .bind(account.as_str())
-                        .bind(outbox_id)
-                        .bind(<$store as BackendSql>::bind_time(*at))
-                        .bind(sql_text(error)),
-                        DeliveryOutcome::Failed { error } => sqlx::query(
-                            "UPDATE outbox SET attempts = attempts + 1, failed_at = $3, last_error = $4
-                             WHERE account_id = $1 AND id = $2 AND delivered_at IS NULL",
-                        )
-                        .bind(account.as_str())
-                        .bind(outbox_id)
-                        .bind(stamp)
-                        .bind(sql_text(error)),
-                    }
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                    if updated == 0 {
-                        // Delivered already (by a worker whose lease ran out
-                        // while sending) or unknown: nothing to record.
-                        tx.commit().await?;
-                        return Ok(());
-                    }
-                    let reply: Option<(i64, i64)> = sqlx::query_as(
-                        "SELECT id, case_id FROM case_replies WHERE account_id = $1 AND outbox_id = $2",
-                    )
-                    .bind(account.as_str())
-                    .bind(outbox_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    if let Some((reply_id, case_id)) = reply {
-                        let mut journal = Journal::new(now);
-                        match outcome {
-                            DeliveryOutcome::Delivered => journal.record(
-                                case_id,
-                                CaseEventKind::ReplyDelivered { reply_id },
-                                SYSTEM_ACTOR,
-                                "the client's system accepted the reply",
-                            )?,
-                            DeliveryOutcome::Failed { error } => journal.record(
-                                case_id,
-                                CaseEventKind::ReplyFailed { reply_id, error: sql_text(error) },
-                                SYSTEM_ACTOR,
-                                "the reply could not be delivered; send it again or answer elsewhere",
-                            )?,
-                            DeliveryOutcome::Retry { .. } => {}
-                        }
-                        <$store>::append_events(&mut tx, account, &journal.events).await?;
-                    }
-                    tx.commit().await?;
-                    Ok(())
+                    $crate::ops::outbox::finish_delivery(self, account, outbox_id, outcome, now).await
                 }
             }
         };

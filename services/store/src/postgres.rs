@@ -8,6 +8,7 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use smo_proto::{AccountId, SlaTarget};
 use sqlx::migrate::Migrator;
+use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{AssertSqlSafe, ConnectOptions, Connection, PgConnection, PgPool, Postgres, Transaction};
 
@@ -127,6 +128,10 @@ impl BackendSql for PgStore {
         }
         MIGRATOR.run(&self.pool).await?;
         Ok(())
+    }
+
+    async fn acquire(&self) -> Result<PoolConnection<Self::Database>, StoreError> {
+        Ok(self.pool.acquire().await?)
     }
 
     async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, StoreError> {

@@ -15,16 +15,20 @@
 
 pub(crate) mod accounts;
 pub(crate) mod agents;
+pub(crate) mod cases;
+pub(crate) mod outbox;
 pub(crate) mod reports;
 
 pub(crate) use accounts::AccountSql;
 pub(crate) use agents::AgentSql;
+pub(crate) use cases::CaseSql;
+pub(crate) use outbox::OutboxSql;
 pub(crate) use reports::ReportSql;
 
 /// Every shared primitive: what a generic operation bounds its store by.
-pub(crate) trait Sql: AccountSql + AgentSql + ReportSql {}
+pub(crate) trait Sql: AccountSql + AgentSql + CaseSql + OutboxSql + ReportSql {}
 
-impl<S: AccountSql + AgentSql + ReportSql> Sql for S {}
+impl<S: AccountSql + AgentSql + CaseSql + OutboxSql + ReportSql> Sql for S {}
 
 /// Implements every shared-primitive trait for `$store`, which implements
 /// [`BackendSql`](crate::backend_sql::BackendSql) and has an inherent `pool()`.
@@ -32,6 +36,8 @@ macro_rules! impl_shared_sql {
     ($store:ty) => {
         $crate::sql::accounts::impl_account_sql!($store);
         $crate::sql::agents::impl_agent_sql!($store);
+        $crate::sql::cases::impl_case_sql!($store);
+        $crate::sql::outbox::impl_outbox_sql!($store);
         $crate::sql::reports::impl_report_sql!($store);
     };
 }
