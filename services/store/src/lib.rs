@@ -13,9 +13,8 @@
 //! query takes the account and filters by it in SQL: tenancy is not left to
 //! callers.
 
-mod backend_responses;
+mod api;
 mod backend_sql;
-mod case_store;
 mod error;
 mod lifecycle;
 mod model;
@@ -31,7 +30,7 @@ mod sql;
 mod sqlite;
 mod store;
 
-pub use case_store::CaseStore;
+pub use api::{CaseStore, CursorStore, ReportStore, ResponseStore, RosterStore, TokenStore};
 pub use error::StoreError;
 pub use lifecycle::{can_transition, is_active};
 pub use model::{
@@ -45,7 +44,7 @@ pub use options::{Backend, DEFAULT_POSTGRES_CONNECTIONS, DEFAULT_SQLITE_CONNECTI
 pub use postgres::PgStore;
 pub use responses::{
     ANY_LANGUAGE, CannedResponse, CaseNote, ClaimedMessage, DeliveryOutcome, DeliveryState, NewReply,
-    RecordedReply, ReplyRow, ResponseStore,
+    RecordedReply, ReplyRow,
 };
 pub use sqlite::SqliteStore;
-pub use store::{Store, connect};
+pub use store::{Store, StoreBackend, connect};

@@ -12,7 +12,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{AssertSqlSafe, ConnectOptions, Connection, PgConnection, PgPool, Postgres, Transaction};
 
-use crate::backend_sql::{BackendSql, impl_case_store};
+use crate::backend_sql::BackendSql;
 use crate::opening::{MessageRow, NewCaseRow};
 use crate::records::{CaseRecord, PendingEvent, case_columns, tags_to_json};
 use crate::{Backend, CaseRow, DEFAULT_POSTGRES_CONNECTIONS, Roster, StoreError, StoreOptions};
@@ -76,7 +76,6 @@ impl PgStore {
     }
 }
 
-impl_case_store!(PgStore);
 crate::sql::impl_shared_sql!(PgStore);
 
 impl BackendSql for PgStore {
@@ -132,6 +131,10 @@ impl BackendSql for PgStore {
 
     async fn acquire(&self) -> Result<PoolConnection<Self::Database>, StoreError> {
         Ok(self.pool.acquire().await?)
+    }
+
+    async fn close_pool(&self) {
+        self.pool.close().await;
     }
 
     async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, StoreError> {

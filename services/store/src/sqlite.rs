@@ -14,7 +14,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Sqlite, SqliteConnection, SqlitePool, Transaction};
 
-use crate::backend_sql::{BackendSql, impl_case_store};
+use crate::backend_sql::BackendSql;
 use crate::opening::{MessageRow, NewCaseRow};
 use crate::records::{CaseRecord, PendingEvent, case_columns, sqlite_time, tags_to_json};
 use crate::{Backend, CaseRow, DEFAULT_SQLITE_CONNECTIONS, Roster, StoreError, StoreOptions};
@@ -69,7 +69,6 @@ impl SqliteStore {
     }
 }
 
-impl_case_store!(SqliteStore);
 crate::sql::impl_shared_sql!(SqliteStore);
 
 impl BackendSql for SqliteStore {
@@ -124,6 +123,10 @@ impl BackendSql for SqliteStore {
 
     async fn acquire(&self) -> Result<PoolConnection<Self::Database>, StoreError> {
         Ok(self.pool.acquire().await?)
+    }
+
+    async fn close_pool(&self) {
+        self.pool.close().await;
     }
 
     async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {

@@ -18,17 +18,19 @@ pub(crate) mod agents;
 pub(crate) mod cases;
 pub(crate) mod outbox;
 pub(crate) mod reports;
+pub(crate) mod responses;
 
 pub(crate) use accounts::AccountSql;
 pub(crate) use agents::AgentSql;
 pub(crate) use cases::CaseSql;
 pub(crate) use outbox::OutboxSql;
 pub(crate) use reports::ReportSql;
+pub(crate) use responses::ResponseSql;
 
 /// Every shared primitive: what a generic operation bounds its store by.
-pub(crate) trait Sql: AccountSql + AgentSql + CaseSql + OutboxSql + ReportSql {}
+pub(crate) trait Sql: AccountSql + AgentSql + CaseSql + OutboxSql + ReportSql + ResponseSql {}
 
-impl<S: AccountSql + AgentSql + CaseSql + OutboxSql + ReportSql> Sql for S {}
+impl<S: AccountSql + AgentSql + CaseSql + OutboxSql + ReportSql + ResponseSql> Sql for S {}
 
 /// Implements every shared-primitive trait for `$store`, which implements
 /// [`BackendSql`](crate::backend_sql::BackendSql) and has an inherent `pool()`.
@@ -39,6 +41,7 @@ macro_rules! impl_shared_sql {
         $crate::sql::cases::impl_case_sql!($store);
         $crate::sql::outbox::impl_outbox_sql!($store);
         $crate::sql::reports::impl_report_sql!($store);
+        $crate::sql::responses::impl_response_sql!($store);
     };
 }
 
