@@ -1,14 +1,11 @@
-//! What PostgreSQL and SQLite share, and what each writes its own way.
+//! What each database writes its own way.
 //!
 //! [`BackendSql`] is the part each database implements itself: its dialect's
 //! pieces of SQL (row locks, JSON as text), how it binds timestamps, how it
 //! starts a write transaction and how a batch travels (arrays through
-//! `UNNEST`, or one statement per row). [`impl_case_store!`] writes the rest
-//! of [`CaseStore`] once — the common SQL with its binds and row mapping, and
-//! the steps of every operation — and expands it for each store type, so
-//! every expansion is plainly typed for one database. It is a macro rather
-//! than generic code over `sqlx::Database` because that would need a trait
-//! bound for every type the queries bind or decode.
+//! `UNNEST`, or one statement per row). The queries whose text is the same on
+//! both databases are the primitives of [`crate::sql`]; the operations built
+//! from both are the generic functions of [`crate::ops`].
 //!
 //! Every operation that changes cases follows one pattern: start a write
 //! transaction, take the account's routing lock, load and lock the rows,
@@ -18,8 +15,6 @@
 //! counter), so transactions wait for each other but never deadlock; pulling a
 //! next case skips locked rows instead of taking the routing lock. SQLite's
 //! `BEGIN IMMEDIATE` runs writers one at a time.
-//!
-//! [`CaseStore`]: crate::CaseStore
 
 use std::collections::HashMap;
 
@@ -38,8 +33,8 @@ pub(crate) type Conn<S> = <<S as BackendSql>::Database as sqlx::Database>::Conne
 /// Queued cases one routing pass considers at most, most urgent first.
 pub(crate) const ROUTE_SCAN_LIMIT: i64 = 1000;
 
-/// The statements a backend runs its own way; [`impl_case_store!`] builds
-/// [`CaseStore`](crate::CaseStore) from them and the shared queries.
+/// The statements a backend runs its own way. Its futures are `Send` so the
+/// generic operations built on it are too (the store traits need that).
 pub(crate) trait BackendSql: Send + Sync + std::fmt::Debug + 'static {
     /// The sqlx driver.
     type Database: sqlx::Database;
@@ -72,7 +67,7 @@ pub(crate) trait BackendSql: Send + Sync + std::fmt::Debug + 'static {
     /// `at` as this database stores timestamps.
     fn bind_time(at: DateTime<Utc>) -> Self::Time;
 
-    /// Applies the embedded migrations (see `CaseStore::migrate`).
+    /// Applies the embedded migrations (see `StoreBackend::migrate`).
     fn run_migrations(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// A pooled connection, for reads that take more than one query.

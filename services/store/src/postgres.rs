@@ -19,7 +19,7 @@ use crate::{Backend, CaseRow, DEFAULT_POSTGRES_CONNECTIONS, Roster, StoreError, 
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 
-/// A PostgreSQL-backed [`CaseStore`](crate::CaseStore). Safe to share between
+/// A PostgreSQL-backed [`StoreBackend`](crate::StoreBackend). Safe to share between
 /// tasks and to run in several processes against one database.
 #[derive(Debug, Clone)]
 pub struct PgStore {

@@ -24,7 +24,7 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 /// How long a writer waits for SQLite's write lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// An SQLite-backed [`CaseStore`](crate::CaseStore): a file in WAL mode, or an
+/// An SQLite-backed [`StoreBackend`](crate::StoreBackend): a file in WAL mode, or an
 /// in-memory database for tests and demos.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {

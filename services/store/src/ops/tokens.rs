@@ -64,9 +64,3 @@ pub(crate) async fn list_tokens<S: Sql>(
 pub(crate) async fn revoke_token<S: Sql>(store: &S, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError> {
     Ok(store.update_token_revoked(id, now).await? > 0)
 }
-
-#[allow(dead_code)]
-fn _send_check<S: Sql>(store: &S, token: &NewToken) {
-    fn is_send<T: Send>(_: T) {}
-    is_send(create_token(store, token, Utc::now()));
-}
