@@ -3,33 +3,43 @@
 //! and customer; each post in at most one case) with their lifecycle, teams
 //! and agents with skills, capacity and presence, routing and the hold
 //! queue, SLA clocks and escalations, the case audit log, replies, notes and
-//! canned responses, an outbox and ingest checkpoints live here. Decisions that must be atomic with the
-//! rows they change (who gets a case) are made here, in plain Rust shared by
-//! both backends; business-hour arithmetic and routing rules are community
-//! management's, which passes their results in. Each database has its own typed code path behind the small
-//! [`CaseStore`] trait (sqlx's `Any` driver lacks chrono and JSON types and
-//! writes placeholders PostgreSQL rejects), and one conformance suite runs
-//! against both, so the embedded and distributed modes behave alike. Every
-//! query takes the account and filters by it in SQL: tenancy is not left to
-//! callers.
+//! canned responses, an outbox and ingest checkpoints live here. Decisions
+//! that must be atomic with the rows they change (who gets a case) are made
+//! here, in plain Rust shared by both backends; business-hour arithmetic and
+//! routing rules are community management's, which passes their results in.
+//!
+//! Callers see one trait per kind of consumer ([`CaseStore`], [`RosterStore`],
+//! [`TokenStore`], [`CursorStore`], [`ReportStore`], [`ResponseStore`]),
+//! combined in [`StoreBackend`], which the [`Store`] handle dereferences to.
+//! Each operation is one generic function (`ops`, a file per concern) over
+//! the shared SQL primitives (`sql`) and each database's dialect and batch
+//! statements (`backend_sql`, `postgres`, `sqlite`), so both backends run the
+//! same transaction steps with their own typed queries (sqlx's `Any` driver
+//! lacks chrono and JSON types and writes placeholders PostgreSQL rejects).
+//! One conformance suite runs against both, so the embedded and distributed
+//! modes behave alike. Every query takes the account and filters by it in
+//! SQL: tenancy is not left to callers (API tokens, which admins hold
+//! without an account, and the delivery worker's outbox claim are the
+//! exceptions).
 
-mod backend_responses;
+mod api;
 mod backend_sql;
-mod case_store;
 mod error;
 mod lifecycle;
 mod model;
 mod opening;
+mod ops;
 mod options;
 mod postgres;
 mod records;
 mod responses;
 mod roster;
 mod routing;
+mod sql;
 mod sqlite;
 mod store;
 
-pub use case_store::CaseStore;
+pub use api::{CaseStore, CursorStore, ReportStore, ResponseStore, RosterStore, TokenStore};
 pub use error::StoreError;
 pub use lifecycle::{can_transition, is_active};
 pub use model::{
@@ -43,7 +53,7 @@ pub use options::{Backend, DEFAULT_POSTGRES_CONNECTIONS, DEFAULT_SQLITE_CONNECTI
 pub use postgres::PgStore;
 pub use responses::{
     ANY_LANGUAGE, CannedResponse, CaseNote, ClaimedMessage, DeliveryOutcome, DeliveryState, NewReply,
-    RecordedReply, ReplyRow, ResponseStore,
+    RecordedReply, ReplyRow,
 };
 pub use sqlite::SqliteStore;
-pub use store::{Store, connect};
+pub use store::{Store, StoreBackend, connect};

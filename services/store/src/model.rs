@@ -277,7 +277,7 @@ pub struct TeamSpec {
     pub members: Vec<String>,
 }
 
-/// The agents and teams of an account, applied by [`crate::CaseStore::sync_roster`].
+/// The agents and teams of an account, applied by [`crate::RosterStore::sync_roster`].
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
 pub struct Roster {
     /// Active agents, in rotation order.
@@ -408,7 +408,7 @@ pub struct Requeued {
     pub to_agent: Option<String>,
 }
 
-/// What [`crate::CaseStore::set_presence`] changed.
+/// What [`crate::RosterStore::set_presence`] changed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct PresenceChange {
     /// Cases the agent held that went back to the queue (going away).

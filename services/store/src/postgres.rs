@@ -8,17 +8,18 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use smo_proto::{AccountId, SlaTarget};
 use sqlx::migrate::Migrator;
+use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{AssertSqlSafe, ConnectOptions, Connection, PgConnection, PgPool, Postgres, Transaction};
 
-use crate::backend_sql::{BackendSql, impl_case_store};
+use crate::backend_sql::BackendSql;
 use crate::opening::{MessageRow, NewCaseRow};
 use crate::records::{CaseRecord, PendingEvent, case_columns, tags_to_json};
 use crate::{Backend, CaseRow, DEFAULT_POSTGRES_CONNECTIONS, Roster, StoreError, StoreOptions};
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 
-/// A PostgreSQL-backed [`CaseStore`](crate::CaseStore). Safe to share between
+/// A PostgreSQL-backed [`StoreBackend`](crate::StoreBackend). Safe to share between
 /// tasks and to run in several processes against one database.
 #[derive(Debug, Clone)]
 pub struct PgStore {
@@ -75,7 +76,7 @@ impl PgStore {
     }
 }
 
-impl_case_store!(PgStore);
+crate::sql::impl_shared_sql!(PgStore);
 
 impl BackendSql for PgStore {
     type Database = Postgres;
@@ -126,6 +127,14 @@ impl BackendSql for PgStore {
         }
         MIGRATOR.run(&self.pool).await?;
         Ok(())
+    }
+
+    async fn acquire(&self) -> Result<PoolConnection<Self::Database>, StoreError> {
+        Ok(self.pool.acquire().await?)
+    }
+
+    async fn close_pool(&self) {
+        self.pool.close().await;
     }
 
     async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, StoreError> {

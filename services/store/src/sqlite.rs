@@ -10,10 +10,11 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use smo_proto::{AccountId, SlaTarget};
 use sqlx::migrate::Migrator;
+use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Sqlite, SqliteConnection, SqlitePool, Transaction};
 
-use crate::backend_sql::{BackendSql, impl_case_store};
+use crate::backend_sql::BackendSql;
 use crate::opening::{MessageRow, NewCaseRow};
 use crate::records::{CaseRecord, PendingEvent, case_columns, sqlite_time, tags_to_json};
 use crate::{Backend, CaseRow, DEFAULT_SQLITE_CONNECTIONS, Roster, StoreError, StoreOptions};
@@ -23,7 +24,7 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 /// How long a writer waits for SQLite's write lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// An SQLite-backed [`CaseStore`](crate::CaseStore): a file in WAL mode, or an
+/// An SQLite-backed [`StoreBackend`](crate::StoreBackend): a file in WAL mode, or an
 /// in-memory database for tests and demos.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
@@ -68,7 +69,7 @@ impl SqliteStore {
     }
 }
 
-impl_case_store!(SqliteStore);
+crate::sql::impl_shared_sql!(SqliteStore);
 
 impl BackendSql for SqliteStore {
     type Database = Sqlite;
@@ -118,6 +119,14 @@ impl BackendSql for SqliteStore {
     async fn run_migrations(&self) -> Result<(), StoreError> {
         MIGRATOR.run(&self.pool).await?;
         Ok(())
+    }
+
+    async fn acquire(&self) -> Result<PoolConnection<Self::Database>, StoreError> {
+        Ok(self.pool.acquire().await?)
+    }
+
+    async fn close_pool(&self) {
+        self.pool.close().await;
     }
 
     async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
