@@ -1,14 +1,19 @@
 //! The HTTP surface of smo: the ops endpoints every worker process serves
 //! (`/healthz` for liveness probes, `/metrics` in the Prometheus text format)
 //! and the agents' case API under `/api/v1/accounts/{account}/…` ([`v1`]),
-//! with hashed bearer tokens and roles ([`auth`]) and its OpenAPI document.
+//! with hashed bearer tokens and roles ([`auth`]); each route is declared
+//! once in the route table ([`routes`]) that the router, the OpenAPI document
+//! and the tenancy test all read.
 //! The service takes its listener and shutdown signal as arguments, so tests
 //! run it in-process on port 0.
 
 pub mod auth;
 pub mod openapi;
 mod responses;
+pub mod routes;
 pub mod v1;
+
+pub use routes::{ApiRoute, Verb, routes};
 
 use axum::Router;
 use axum::http::header;

@@ -7,26 +7,62 @@
 
 use std::collections::BTreeMap;
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
 use serde::Deserialize;
 use smo_proto::CaseStatus;
 use smo_store::{ANY_LANGUAGE, CannedResponse, CaseNote, NewReply};
 
 use crate::auth::Need;
+use crate::routes::{ApiRoute, Verb};
 use crate::v1::{ApiError, ApiResult, ApiState, caller, case_of, change_status};
 
-/// The routes of this module, merged into [`crate::v1::router`].
-pub(crate) fn routes() -> Router<ApiState> {
-    Router::new()
-        .route("/api/v1/accounts/{account}/cases/{case_id}/reply", post(reply))
-        .route("/api/v1/accounts/{account}/cases/{case_id}/notes", get(list_notes).post(add_note))
-        .route("/api/v1/accounts/{account}/cases/{case_id}/resolve", post(resolve))
-        .route("/api/v1/accounts/{account}/canned", get(list_canned))
-        .route("/api/v1/accounts/{account}/canned/{name}/{language}", put(put_canned).delete(delete_canned))
+/// The routes of this module: what agents write and the canned responses.
+pub(crate) fn routes() -> Vec<ApiRoute> {
+    const NOTES: &str = "/api/v1/accounts/{account}/cases/{case_id}/notes";
+    const CANNED: &str = "/api/v1/accounts/{account}/canned/{name}/{language}";
+    vec![
+        ApiRoute::new(
+            Verb::Post,
+            "/api/v1/accounts/{account}/cases/{case_id}/reply",
+            "Reply to the customer ({text} or {canned, variables}, wait_on_customer, idempotency_key or \
+             Idempotency-Key header); 201 new, 200 for a repeated key",
+            "admin, supervisor, holding agent",
+            reply,
+        ),
+        ApiRoute::new(
+            Verb::Post,
+            "/api/v1/accounts/{account}/cases/{case_id}/resolve",
+            "Resolve ({reason})",
+            "admin, supervisor, holding agent",
+            resolve,
+        ),
+        ApiRoute::new(Verb::Get, NOTES, "Internal notes of a case", "admin, supervisor, agent", list_notes),
+        ApiRoute::new(
+            Verb::Post,
+            NOTES,
+            "Add an internal note ({text}); never sent to the customer",
+            "admin, supervisor, agent",
+            add_note,
+        ),
+        ApiRoute::new(
+            Verb::Get,
+            "/api/v1/accounts/{account}/canned",
+            "Canned responses by name and language",
+            "admin, supervisor, agent",
+            list_canned,
+        ),
+        ApiRoute::new(
+            Verb::Put,
+            CANNED,
+            "Create or replace a canned response ({body} with {{variables}}; language a code or any)",
+            "admin, supervisor",
+            put_canned,
+        ),
+        ApiRoute::new(Verb::Delete, CANNED, "Delete a canned response", "admin, supervisor", delete_canned),
+    ]
 }
 
 /// Body of `reply`: a text, or a canned response and its variables.

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 use smo_community::CaseOpener;
@@ -19,6 +19,7 @@ use smo_store::{
 };
 
 use crate::auth::{Denied, Need, authorize, hash_secret};
+use crate::routes::{ApiRoute, Verb};
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -160,21 +161,86 @@ pub(crate) async fn case_of(state: &ApiState, caller: &Caller, case_id: i64) -> 
         .ok_or_else(|| ApiError::NotFound(format!("case {case_id}")))
 }
 
-/// The routes under `/api/v1`.
+/// The routes under `/api/v1`: the table of [`crate::routes`] and the
+/// document describing it.
 pub fn router(state: ApiState) -> Router {
-    Router::new()
-        .route("/api/v1/openapi.json", get(openapi))
-        .route("/api/v1/accounts/{account}/cases", get(list_cases))
-        .route("/api/v1/accounts/{account}/cases/next", post(next_case))
-        .route("/api/v1/accounts/{account}/cases/{case_id}", get(case_detail))
-        .route("/api/v1/accounts/{account}/cases/{case_id}/assign", post(assign))
-        .route("/api/v1/accounts/{account}/cases/{case_id}/requeue", post(requeue))
-        .route("/api/v1/accounts/{account}/cases/{case_id}/status", post(set_status))
-        .route("/api/v1/accounts/{account}/cases/{case_id}/respond", post(respond))
-        .route("/api/v1/accounts/{account}/agents", get(list_agents))
-        .route("/api/v1/accounts/{account}/agents/{agent}/presence", put(set_presence))
-        .merge(crate::responses::routes())
+    crate::routes::routes()
+        .into_iter()
+        .fold(Router::new().route("/api/v1/openapi.json", get(openapi)), |router, route| {
+            router.route(route.path, route.handler)
+        })
         .with_state(state)
+}
+
+/// The case and agent routes of this module.
+pub(crate) fn routes() -> Vec<ApiRoute> {
+    const CASES: &str = "/api/v1/accounts/{account}/cases";
+    const CASE: &str = "/api/v1/accounts/{account}/cases/{case_id}";
+    vec![
+        ApiRoute::new(
+            Verb::Get,
+            CASES,
+            "The queue: cases, most urgent first (?status, ?agent, ?limit)",
+            "admin, supervisor, agent",
+            list_cases,
+        ),
+        ApiRoute::new(
+            Verb::Post,
+            "/api/v1/accounts/{account}/cases/next",
+            "Pull the next case ({agent} for supervisors)",
+            "admin, supervisor, agent",
+            next_case,
+        ),
+        ApiRoute::new(
+            Verb::Get,
+            CASE,
+            "A case with its holder, thread (messages), replies with delivery state, notes and audit log",
+            "admin, supervisor, agent",
+            case_detail,
+        ),
+        ApiRoute::new(
+            Verb::Post,
+            "/api/v1/accounts/{account}/cases/{case_id}/assign",
+            "Assign to an agent ({agent, reason})",
+            "admin, supervisor",
+            assign,
+        ),
+        ApiRoute::new(
+            Verb::Post,
+            "/api/v1/accounts/{account}/cases/{case_id}/requeue",
+            "Return to the queue ({reason})",
+            "admin, supervisor, holding agent",
+            requeue,
+        ),
+        ApiRoute::new(
+            Verb::Post,
+            "/api/v1/accounts/{account}/cases/{case_id}/status",
+            "Change status ({to, reason})",
+            "admin, supervisor, holding agent",
+            set_status,
+        ),
+        ApiRoute::new(
+            Verb::Post,
+            "/api/v1/accounts/{account}/cases/{case_id}/respond",
+            "Mark as answered elsewhere ({wait_on_customer, reason}); replies through smo use reply",
+            "admin, supervisor, holding agent",
+            respond,
+        ),
+        ApiRoute::new(
+            Verb::Get,
+            "/api/v1/accounts/{account}/agents",
+            "Agents with presence and load",
+            "admin, supervisor, agent",
+            list_agents,
+        ),
+        ApiRoute::new(
+            Verb::Put,
+            "/api/v1/accounts/{account}/agents/{agent}/presence",
+            "Set presence ({presence})",
+            "admin, supervisor, the agent",
+            set_presence,
+        ),
+    ]
 }
 
 /// `?status=&agent=&limit=` of the queue.

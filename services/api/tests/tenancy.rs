@@ -72,7 +72,7 @@ impl Api {
     }
 }
 
-/// A request for one route of the OpenAPI table: its path filled in and a
+/// A request for one route of the route table: its path filled in and a
 /// valid body. Panics on a route it does not know, so a new route cannot
 /// escape the matrix.
 fn request_for(
@@ -125,11 +125,11 @@ async fn tenancy_matrix_over_every_route() {
     let a_client = token(&store, Some(&a), ApiRole::Client, None).await;
     let api = serve(store.clone(), dir).await;
 
-    // Every route of the OpenAPI table, on account B's resources.
+    // Every route of the route table, on account B's resources.
     let routes_of = |account: &str, case_id: i64| -> Vec<(Method, String, serde_json::Value)> {
-        smo_api::openapi::ROUTES
+        smo_api::routes()
             .iter()
-            .map(|(method, template, _, _)| request_for(method, template, account, case_id))
+            .map(|route| request_for(route.verb.as_str(), route.path, account, case_id))
             .collect()
     };
     for (method, path, body) in routes_of("globex", b1) {
@@ -215,5 +215,58 @@ async fn tenancy_matrix_over_every_route() {
         .await
         .expect("json");
     assert!(openapi["paths"]["/api/v1/accounts/{account}/cases/next"]["post"].is_object());
+    api.shutdown.trigger();
+}
+
+/// The served router, the served OpenAPI document and the route table the
+/// tenancy matrix walks are one list: every table route is mounted with its
+/// method (no token: 401, not 404 or 405), other methods on its path are
+/// not, and the document has exactly the table's operations.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn router_document_and_route_table_agree() {
+    let dir = tempfile::tempdir().expect("dir");
+    let url = format!("sqlite://{}", dir.path().join("api.db").display());
+    let store = Store::connect(StoreOptions::new(url)).await.expect("store");
+    store.migrate().await.expect("migrate");
+    let api = serve(store, dir).await;
+    let routes = smo_api::routes();
+    let table: std::collections::BTreeSet<(String, String)> =
+        routes.iter().map(|r| (r.verb.as_str().to_owned(), r.path.to_owned())).collect();
+    assert_eq!(table.len(), routes.len(), "a route is declared twice");
+
+    let document: serde_json::Value = reqwest::get(format!("{}/api/v1/openapi.json", api.base))
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    let mut documented = std::collections::BTreeSet::new();
+    for (path, operations) in document["paths"].as_object().expect("paths") {
+        for method in operations.as_object().expect("operations").keys() {
+            documented.insert((method.clone(), path.clone()));
+        }
+    }
+    assert_eq!(documented, table, "the OpenAPI document and the route table differ");
+
+    for (method, template) in &table {
+        let (method, path, body) = request_for(method, template, "acme", 1);
+        let status = api.call(method.clone(), &path, None, body).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {template} is not mounted as declared");
+    }
+    for template in table.iter().map(|(_, path)| path).collect::<std::collections::BTreeSet<_>>() {
+        for method in ["get", "post", "put", "delete"] {
+            if table.contains(&(method.to_owned(), template.clone())) {
+                continue;
+            }
+            let path = template.replace(['{', '}'], "");
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
+            let status = api.call(method.clone(), &path, None, serde_json::json!(null)).await;
+            assert_eq!(
+                status,
+                StatusCode::METHOD_NOT_ALLOWED,
+                "{method} {template} is served but not declared"
+            );
+        }
+    }
     api.shutdown.trigger();
 }
