@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use smo_runtime::backoff::Backoff;
+use smo_runtime::shutdown::fired;
 use tokio::sync::watch;
 use tokio::time::Instant;
 use tracing::{debug, error, info, warn};
@@ -98,14 +99,6 @@ pub struct WorkerStats {
     pub failed_batches: u64,
 }
 
-/// Resolves once shutdown was requested; never if the sender went away
-/// without requesting it.
-async fn shutdown_requested(shutdown: &mut watch::Receiver<bool>) {
-    if shutdown.wait_for(|stop| *stop).await.is_err() {
-        std::future::pending::<()>().await;
-    }
-}
-
 /// How a batch collection ended besides filling up or timing out.
 enum Interrupt {
     None,
@@ -138,7 +131,7 @@ pub async fn run_batches(
         }
         let first = tokio::select! {
             biased;
-            () = shutdown_requested(&mut shutdown) => break,
+            () = fired(&mut shutdown) => break,
             next = consumer.next() => match next? {
                 Some(delivery) => delivery,
                 None => {
@@ -153,7 +146,7 @@ pub async fn run_batches(
         while batch.len() < max_messages {
             tokio::select! {
                 biased;
-                () = shutdown_requested(&mut shutdown) => {
+                () = fired(&mut shutdown) => {
                     interrupt = Interrupt::Shutdown;
                     break;
                 }
@@ -227,7 +220,7 @@ async fn handle_until_done(
                 warn!(error = %handler_error, batch = batch.len(), ?delay, "handler failed; retrying the batch in place");
                 tokio::select! {
                     () = tokio::time::sleep(delay) => {}
-                    () = shutdown_requested(shutdown) => return None,
+                    () = fired(shutdown) => return None,
                 }
             }
         }

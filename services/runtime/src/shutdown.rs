@@ -49,9 +49,11 @@ impl Shutdown {
     }
 }
 
-/// Completes when the receiver's shutdown has fired (or its sender is gone).
+/// Completes when the receiver's shutdown has fired, or when its sender is
+/// gone: then nobody can ask for a stop any more (the owner is tearing down),
+/// and a worker waiting forever would hold the process up. The one helper
+/// every loop uses, so they all agree.
 pub async fn fired(receiver: &mut watch::Receiver<bool>) {
-    // An error means the sender was dropped: treat it as shutdown.
     let _ = receiver.wait_for(|stop| *stop).await;
 }
 
@@ -90,5 +92,13 @@ mod tests {
         shutdown.trigger();
         fired(&mut rx).await;
         assert!(shutdown.is_triggered());
+    }
+
+    #[tokio::test]
+    async fn a_dropped_sender_counts_as_shutdown() {
+        let shutdown = Shutdown::new();
+        let mut rx = shutdown.subscribe();
+        drop(shutdown);
+        tokio::time::timeout(std::time::Duration::from_secs(5), fired(&mut rx)).await.expect("fired");
     }
 }
