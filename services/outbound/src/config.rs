@@ -41,8 +41,16 @@ fn default_attempts() -> u32 {
 }
 
 impl OutboundConfig {
-    /// Checks the values and resolves the signing secret.
+    /// Checks the values and resolves the signing secret: [`Self::check`],
+    /// then [`Self::resolve_secret`].
     pub fn validate(&self) -> Result<Secret, FieldError> {
+        self.check()?;
+        self.resolve_secret()
+    }
+
+    /// Checks the values without reading the environment: the URL, the
+    /// limits, and that a secret (or the variable holding it) is named.
+    pub fn check(&self) -> Result<(), FieldError> {
         let url = self.webhook_url.trim();
         if !(url.starts_with("https://") || url.starts_with("http://")) {
             return Err(FieldError::new("webhook_url", format!("{url:?} is not an http(s) URL")));
@@ -53,6 +61,19 @@ impl OutboundConfig {
         if self.max_attempts == 0 {
             return Err(FieldError::new("max_attempts", "must be at least 1"));
         }
+        let named = self.secret.as_ref().is_some_and(|s| !s.is_blank())
+            || self.secret_env.as_deref().is_some_and(|v| !v.trim().is_empty());
+        if !named {
+            return Err(FieldError::new(
+                "secret_env",
+                "a signing secret is required (secret_env, or secret)",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The signing secret, read from the config or the environment.
+    pub fn resolve_secret(&self) -> Result<Secret, FieldError> {
         match Secret::resolve(self.secret.as_ref(), self.secret_env.as_deref()) {
             Ok(Some(secret)) => Ok(secret),
             Ok(None) => {

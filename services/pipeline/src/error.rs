@@ -43,14 +43,6 @@ pub enum PipelineError {
         /// The error.
         source: smo_community::CommunityError,
     },
-    /// An account's tag rules or languages do not compile.
-    #[error("config key `accounts[{index}]` (tags or languages): {source}")]
-    Profile {
-        /// The account's position in the config.
-        index: usize,
-        /// The classifier's error.
-        source: smo_classify::ClassifyError,
-    },
     /// The trained models cannot be loaded.
     #[error("loading models from {dir} (config key `classify.models_dir`): {source}")]
     Models {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use smo_bus::SharedBus;
 use smo_bus::worker::BatchHandler;
-use smo_classify::{AccountProfile, Classifier, TagRule};
+use smo_classify::{AccountProfile, Classifier};
 use smo_community::CaseOpener;
 use smo_index::IndexRoot;
 use smo_ingest::IngestStats;
@@ -132,7 +132,7 @@ impl Pipeline {
             .await
             .map_err(|source| PipelineError::Bus { what: "declaring bus topology".into(), source })?;
         let mut profiles = HashMap::new();
-        for (index, account) in settings.accounts.iter().enumerate() {
+        for account in &settings.accounts {
             smo_bus::topology::declare_account(bus.as_ref(), &account.id).await.map_err(|source| {
                 PipelineError::Bus { what: format!("declaring queues of account {}", account.id), source }
             })?;
@@ -147,8 +147,7 @@ impl Pipeline {
                 .save_settings(&account.id, &account.community, now)
                 .await
                 .map_err(|source| PipelineError::Community { account: account.id.clone(), source })?;
-            let profile = profile_of(account).map_err(|source| PipelineError::Profile { index, source })?;
-            profiles.insert(account.id.clone(), Arc::new(profile));
+            profiles.insert(account.id.clone(), Arc::clone(&account.profile));
         }
         let index_root = IndexRoot::new(&settings.index_dir);
         let classifier = Arc::new(load_classifier(&settings.classify_models_dir)?);
@@ -259,12 +258,10 @@ impl Pipeline {
     }
 }
 
-/// The classifier profile of an account: compiled tags and candidate languages.
+/// The classifier profile of an account: compiled tags and candidate
+/// languages, as settings validation compiled them.
 pub fn profile_of(account: &AccountSettings) -> Result<AccountProfile, smo_classify::ClassifyError> {
-    let rules: Vec<TagRule> =
-        account.tags.iter().map(|tag| TagRule::new(tag.name.clone(), tag.keywords.clone())).collect();
-    let languages = if account.languages.is_empty() { None } else { Some(account.languages.clone()) };
-    AccountProfile::new(&rules, languages)
+    Ok(account.profile.as_ref().clone())
 }
 
 /// The classifier with the trained models of `dir` (`classify.models_dir`).

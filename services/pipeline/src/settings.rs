@@ -6,9 +6,11 @@
 use std::collections::HashSet;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
+use smo_classify::{AccountProfile, TagRule};
 use smo_ingest::SourceConfig;
 use smo_proto::AccountId;
 use smo_runtime::{ConfigError, EnvOverrides};
@@ -189,18 +191,28 @@ pub struct AccountSettings {
     pub roster: smo_store::Roster,
     /// Community settings (routing, SLA, windows).
     pub community: smo_community::CommunitySettings,
-    /// The outbound connector for replies, with its resolved signing secret.
-    pub outbound: Option<(smo_outbound::OutboundConfig, smo_runtime::Secret)>,
+    /// The compiled tags and candidate languages the classifier uses.
+    pub profile: Arc<AccountProfile>,
+    /// The outbound connector for replies (values checked).
+    pub outbound: Option<smo_outbound::OutboundConfig>,
+    /// Its signing secret, resolved from the config or the environment by
+    /// [`Settings::check_environment`].
+    pub outbound_secret: Option<smo_runtime::Secret>,
 }
 
 impl Settings {
-    /// Loads and validates `path`, with `SMO_…` environment overrides.
+    /// Loads `path` with `SMO_…` environment overrides, validates it into
+    /// types, then checks what it names outside itself.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let raw: RawConfig = smo_runtime::load_config(path, ENV_OVERRIDES)?;
-        Self::validate(raw)
+        let mut settings = Self::validate(raw)?;
+        settings.check_environment()?;
+        Ok(settings)
     }
 
-    /// Validates the raw shape.
+    /// Validates the raw shape into types without touching the file system
+    /// or the environment: URLs, non-zero sizes, unique names, compiled tag
+    /// rules and routing policies. Errors name the key.
     pub fn validate(raw: RawConfig) -> Result<Self, ConfigError> {
         let data_dir = raw.data_dir;
         let bus_url =
@@ -279,14 +291,6 @@ impl Settings {
                     ));
                 }
                 source.validate().map_err(|e| e.under(&key(&format!("sources[{j}]"))))?;
-                if let SourceConfig::File(file) = source
-                    && !file.path.is_file()
-                {
-                    return Err(ConfigError::invalid(
-                        key(&format!("sources[{j}].path")),
-                        format!("{} is not a readable file", file.path.display()),
-                    ));
-                }
             }
             let mut roster_agents: Vec<smo_store::AgentSpec> =
                 account.agents.iter().map(smo_store::AgentSpec::named).collect();
@@ -315,15 +319,19 @@ impl Settings {
                 smo_community::CommunityError::Invalid(field) => field.under(&key("community")),
                 other => ConfigError::invalid(key("community"), other.to_string()),
             })?;
-            let outbound = match account.outbound {
-                Some(config) => {
-                    let secret = config.validate().map_err(|e| e.under(&key("outbound")))?;
-                    Some((config, secret))
-                }
-                None => None,
-            };
+            if let Some(outbound) = &account.outbound {
+                outbound.check().map_err(|e| e.under(&key("outbound")))?;
+            }
+            let rules: Vec<TagRule> =
+                account.tags.iter().map(|tag| TagRule::new(tag.name.clone(), tag.keywords.clone())).collect();
+            let languages = (!account.languages.is_empty()).then(|| account.languages.clone());
+            let profile = AccountProfile::new(&rules, languages).map_err(|e| {
+                ConfigError::invalid(format!("accounts[{i}]"), format!("tags or languages: {e}"))
+            })?;
             accounts.push(AccountSettings {
-                outbound,
+                profile: Arc::new(profile),
+                outbound: account.outbound,
+                outbound_secret: None,
                 name: account.name.unwrap_or_else(|| id.to_string()),
                 id,
                 roster,
@@ -343,6 +351,30 @@ impl Settings {
             classify_models_dir: raw.classify.models_dir.unwrap_or_else(|| PathBuf::from("config/models")),
             accounts,
         })
+    }
+
+    /// Checks what the settings name outside themselves: file sources are
+    /// readable files, and outbound signing secrets resolve (inline, or from
+    /// the environment variable named), which are kept for the outbox.
+    pub fn check_environment(&mut self) -> Result<(), ConfigError> {
+        for (i, account) in self.accounts.iter_mut().enumerate() {
+            for (j, source) in account.sources.iter().enumerate() {
+                if let SourceConfig::File(file) = source
+                    && !file.path.is_file()
+                {
+                    return Err(ConfigError::invalid(
+                        format!("accounts[{i}].sources[{j}].path"),
+                        format!("{} is not a readable file", file.path.display()),
+                    ));
+                }
+            }
+            if let Some(outbound) = &account.outbound {
+                let secret =
+                    outbound.resolve_secret().map_err(|e| e.under(&format!("accounts[{i}].outbound")))?;
+                account.outbound_secret = Some(secret);
+            }
+        }
+        Ok(())
     }
 
     /// The accounts named on a command line (`--accounts a,b`), or every
@@ -381,7 +413,9 @@ mod tests {
 
     fn parse(text: &str) -> Result<Settings, ConfigError> {
         let raw: RawConfig = smo_runtime::parse_config(text, "t", ENV_OVERRIDES, Vec::new())?;
-        Settings::validate(raw)
+        let mut settings = Settings::validate(raw)?;
+        settings.check_environment()?;
+        Ok(settings)
     }
 
     #[test]
@@ -455,7 +489,8 @@ max_attempts = 5
         assert_eq!(account.roster.teams[0].members, ["bea"]);
         assert_eq!(account.community.routing.len(), 1);
         assert!(account.community.sla.is_some());
-        let (outbound, secret) = account.outbound.as_ref().expect("outbound");
+        let (outbound, secret) =
+            (account.outbound.as_ref().expect("outbound"), account.outbound_secret.as_ref().expect("secret"));
         assert_eq!(
             (outbound.webhook_url.as_str(), outbound.max_attempts),
             ("https://crm.example/smo/replies", 5)

@@ -57,7 +57,7 @@ pub fn reply_destinations(settings: &Settings) -> HashMap<AccountId, String> {
     settings
         .accounts
         .iter()
-        .filter_map(|a| a.outbound.as_ref().map(|(config, _)| (a.id.clone(), config.webhook_url.clone())))
+        .filter_map(|a| a.outbound.as_ref().map(|config| (a.id.clone(), config.webhook_url.clone())))
         .collect()
 }
 
@@ -67,7 +67,7 @@ pub fn outbox_worker(settings: &Settings, store: Store) -> Result<OutboxWorker, 
     let mut secrets = HashMap::new();
     let mut timeout = Duration::from_secs(10);
     for account in &settings.accounts {
-        if let Some((config, secret)) = &account.outbound {
+        if let (Some(config), Some(secret)) = (&account.outbound, &account.outbound_secret) {
             secrets.insert(account.id.clone(), secret.clone());
             timeout = timeout.max(Duration::from_secs(config.timeout_secs));
         }
@@ -76,7 +76,7 @@ pub fn outbox_worker(settings: &Settings, store: Store) -> Result<OutboxWorker, 
         SignedWebhook::new(secrets, timeout).map_err(|error| PipelineError::Outbound(error.to_string()))?;
     let mut worker = OutboxWorker::new(store, Arc::new(webhook), RetryPolicy::default());
     for account in &settings.accounts {
-        if let Some((config, _)) = &account.outbound {
+        if let Some(config) = &account.outbound {
             worker = worker.with_max_attempts(account.id.clone(), config.max_attempts);
         }
     }
