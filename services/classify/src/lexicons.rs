@@ -28,6 +28,16 @@ pub(crate) const PRAISE_CUES: &str = include_str!("../lexicons/praise_cues.txt")
 /// Urgency cues, one keyword per line, in `[kind]` sections.
 pub(crate) const URGENCY_CUES: &str = include_str!("../lexicons/urgency_cues.txt");
 
+/// Words that mark Spanish against Portuguese (the word vote between the two).
+pub(crate) const SPANISH_ONLY_WORDS: &str = include_str!("../lexicons/spanish_only_words.txt");
+/// Words that mark Portuguese against Spanish (the word vote between the two).
+pub(crate) const PORTUGUESE_ONLY_WORDS: &str = include_str!("../lexicons/portuguese_only_words.txt");
+/// Romanised Hindi words that rarely occur in other languages (strong evidence of hi-Latn).
+pub(crate) const HINDI_LATIN_WORDS: &str = include_str!("../lexicons/hindi_latin_words.txt");
+/// Short romanised Hindi words that other languages also use (weak evidence of hi-Latn).
+pub(crate) const HINDI_LATIN_AMBIGUOUS_WORDS: &str =
+    include_str!("../lexicons/hindi_latin_ambiguous_words.txt");
+
 /// The non-blank, non-comment (`//`) lines of `list`, trimmed, without
 /// section headers (`[kind]`).
 pub(crate) fn entries(list: &'static str) -> impl Iterator<Item = &'static str> {
@@ -127,6 +137,19 @@ mod tests {
         }
         for kind in smo_proto::Urgency::ALL {
             assert!(sectioned(URGENCY_CUES).any(|(section, _)| section == kind.as_str()), "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn language_word_lists_are_single_lowercase_words() {
+        for list in
+            [SPANISH_ONLY_WORDS, PORTUGUESE_ONLY_WORDS, HINDI_LATIN_WORDS, HINDI_LATIN_AMBIGUOUS_WORDS]
+        {
+            assert!(entries(list).count() > 10);
+            for word in entries(list) {
+                assert_eq!(word, word.to_lowercase());
+                assert!(!word.contains(char::is_whitespace), "{word:?}");
+            }
         }
     }
 

@@ -42,7 +42,9 @@ impl ClassMetrics {
     pub fn from_counts(label: impl Into<String>, true_positives: u64, predicted: u64, support: u64) -> Self {
         let precision = ratio(true_positives, predicted).unwrap_or(0.0);
         let recall = ratio(true_positives, support).unwrap_or(0.0);
-        let f1 = if precision + recall > 0.0 { 2.0 * precision * recall / (precision + recall) } else { 0.0 };
+        // The harmonic mean of precision and recall, 2·TP / (predicted +
+        // support), computed from the counts in one division.
+        let f1 = ratio(true_positives.saturating_mul(2), predicted.saturating_add(support)).unwrap_or(0.0);
         Self { label: label.into(), precision, recall, f1, support, predicted }
     }
 }
@@ -174,6 +176,15 @@ impl ConfusionMatrix {
     /// without rows.
     pub fn macro_f1(&self) -> Option<f64> {
         self.macro_mean(|class| class.f1)
+    }
+
+    /// Unweighted mean of F1 over every label, gold or only predicted (the
+    /// scikit-learn convention, and the cross-validated figure `smo-tools
+    /// train` records): a class the model predicts but the slice lacks
+    /// counts 0. `None` without rows.
+    pub fn macro_f1_over_labels(&self) -> Option<f64> {
+        let classes: Vec<f64> = self.per_class().iter().map(|class| class.f1).collect();
+        if classes.is_empty() { None } else { Some(classes.iter().sum::<f64>() / classes.len() as f64) }
     }
 
     /// Unweighted mean of precision over the gold classes.

@@ -26,6 +26,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::eval::metrics::{self, ConfusionMatrix, ratio};
 use crate::model::features::{FeatureConfig, FeatureExtractor, Features};
 use crate::model::linear::{LinearModel, Probabilities};
 
@@ -150,6 +151,60 @@ pub struct SliceMetrics {
     /// [`Self::macro_f1`] over the repeats.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub macro_f1_sd: Option<f64>,
+}
+
+/// Metrics of `predicted` against `gold` (indexes into `classes`, the task's
+/// class names in class order), counted by [`ConfusionMatrix`];
+/// `positive_scores`, for binary tasks, adds ROC AUC of class 1. Macro
+/// recall runs over the classes present in gold, macro F1 over those present
+/// in gold or predictions ([`ConfusionMatrix::macro_f1_over_labels`]).
+pub fn slice_metrics(
+    name: &str,
+    classes: &[&str],
+    gold: &[usize],
+    predicted: &[usize],
+    positive_scores: Option<&[f32]>,
+) -> SliceMetrics {
+    let mut matrix = ConfusionMatrix::new();
+    for (&g, &p) in gold.iter().zip(predicted) {
+        if let (Some(g), Some(p)) = (classes.get(g), classes.get(p)) {
+            matrix.add(g, p);
+        }
+    }
+    let rows = gold.len().min(predicted.len());
+    let per_class: Vec<_> = classes.iter().map(|class| matrix.class(class)).collect();
+    SliceMetrics {
+        name: name.to_owned(),
+        rows,
+        macro_recall: matrix.macro_recall().unwrap_or(0.0),
+        macro_f1: matrix.macro_f1_over_labels().unwrap_or(0.0),
+        accuracy: ratio(matrix.correct(), rows as u64).unwrap_or(0.0),
+        auc: positive_scores.and_then(|scores| {
+            let positives: Vec<bool> = gold.iter().map(|&g| g == 1).collect();
+            roc_auc(&positives, scores)
+        }),
+        recall: per_class.iter().map(|class| class.recall).collect(),
+        f1: per_class.iter().map(|class| class.f1).collect(),
+        confusion: classes
+            .iter()
+            .map(|gold| classes.iter().map(|predicted| matrix.count(gold, predicted)).collect())
+            .collect(),
+        macro_recall_sd: None,
+        macro_f1_sd: None,
+    }
+}
+
+/// [`metrics::roc_auc`] of a model's `f32` scores; `None` also when the
+/// lengths differ or a score is not finite, which a trained model never
+/// gives and a figure should not hide.
+fn roc_auc(positive: &[bool], scores: &[f32]) -> Option<f64> {
+    if positive.len() != scores.len() || scores.iter().any(|s| !s.is_finite()) {
+        return None;
+    }
+    // `+ 0.0` makes -0.0 into 0.0, so the two tie as equal scores.
+    let scored: Vec<(f64, bool)> =
+        scores.iter().map(|&s| f64::from(s) + 0.0).zip(positive.iter().copied()).collect();
+    metrics::roc_auc(&scored)
 }
 
 /// Cross-validated quality of the training recipe, stored with the model so
@@ -530,6 +585,32 @@ impl<'a> Reader<'a> {
 mod tests {
     use super::*;
     use crate::model::linear::{Example, SgdOptions, fit};
+
+    #[test]
+    fn macro_measures_on_a_known_confusion() {
+        // gold: 3 neg, 2 neu, 1 pos.
+        let gold = [0, 0, 0, 1, 1, 2];
+        let predicted = [0, 0, 1, 1, 2, 2];
+        let m = slice_metrics("t", &["negative", "neutral", "positive"], &gold, &predicted, None);
+        assert!((m.recall[0] - 2.0 / 3.0).abs() < 1e-9);
+        assert!((m.recall[1] - 0.5).abs() < 1e-9);
+        assert!((m.recall[2] - 1.0).abs() < 1e-9);
+        assert!((m.macro_recall - (2.0 / 3.0 + 0.5 + 1.0) / 3.0).abs() < 1e-9);
+        assert!((m.accuracy - 4.0 / 6.0).abs() < 1e-9);
+        assert!((m.f1[0] - 0.8).abs() < 1e-9);
+        assert_eq!(m.confusion[0], vec![2, 1, 0]);
+    }
+
+    #[test]
+    fn auc_handles_ties_and_degenerate_input() {
+        assert_eq!(roc_auc(&[true, false], &[0.9, 0.1]), Some(1.0));
+        assert_eq!(roc_auc(&[true, false], &[0.1, 0.9]), Some(0.0));
+        assert_eq!(roc_auc(&[true, false], &[0.5, 0.5]), Some(0.5));
+        assert_eq!(roc_auc(&[true, true], &[0.5, 0.6]), None);
+        assert_eq!(roc_auc(&[true, false], &[f32::NAN, 0.6]), None);
+        let auc = roc_auc(&[true, false, true, false], &[0.8, 0.6, 0.4, 0.2]).unwrap();
+        assert!((auc - 0.75).abs() < 1e-9);
+    }
 
     fn small_model(task: Task) -> ModelFile {
         let features = FeatureConfig { hash_bits: 12, ..FeatureConfig::default() };

@@ -1,7 +1,7 @@
 //! Trained models: hashed text features ([`features`]), linear classifiers
 //! ([`linear`]), the model file format ([`file`]), labelled CSV reading
-//! ([`dataset`]), cross-validated training ([`train`]) and the published
-//! measures ([`metrics`]).
+//! ([`dataset`]) and cross-validated training ([`train`]), scored with the
+//! measures of [`crate::eval::metrics`].
 //!
 //! The classifier loads `sentiment.smo` and `complaint.smo` from a models
 //! directory (`config/models/` by default, see [`crate::Classifier::with_models`]);
@@ -12,7 +12,6 @@ pub mod dataset;
 pub mod features;
 pub mod file;
 pub mod linear;
-pub mod metrics;
 pub mod train;
 
 pub use features::{FeatureConfig, FeatureExtractor, Features};

@@ -18,10 +18,9 @@ use crate::model::dataset::Dataset;
 use crate::model::features::{FeatureConfig, FeatureExtractor, Features};
 use crate::model::file::{
     CrossValidation, ModelFile, ModelHeader, STACKED_SENTIMENT_INPUTS, SliceMetrics, Task, TextModel,
-    TrainingFile, append_sentiment_inputs, model_id,
+    TrainingFile, append_sentiment_inputs, model_id, slice_metrics,
 };
 use crate::model::linear::{Example, LinearModel, Probabilities, SgdOptions, SplitMix64, fit, logit};
-use crate::model::metrics::slice_metrics;
 use crate::text::NormalizedText;
 
 /// Everything that decides how a model is trained; recorded in the file.
@@ -470,8 +469,8 @@ pub fn cross_validate(
 ) -> Result<CrossValidation, ClassifyError> {
     let predictions = out_of_fold(prepared, options, threads)?;
     let repeats = predictions.len();
-    let classes = prepared.task.classes().len();
-    let binary = classes == 2;
+    let classes = prepared.task.classes();
+    let binary = classes.len() == 2;
     let evaluated: Vec<usize> = (0..prepared.rows()).filter(|&row| prepared.is_evaluated(row)).collect();
     let score = |repeat: usize, row: usize| predictions[repeat][row].map_or(0.0, |p| p.get(1));
     let threshold = if binary {
@@ -547,11 +546,13 @@ fn standard_deviation(values: impl Iterator<Item = f64>) -> f64 {
 
 /// The threshold in `0.05..=0.95` (steps of 0.01) with the best macro F1.
 fn best_threshold(labels: &[usize], scores: &[f32]) -> f64 {
+    // A binary task's two classes, by index.
+    const CLASSES: &[&str] = &["0", "1"];
     let mut best = (f64::NEG_INFINITY, 0.5);
     for step in 5..=95 {
         let threshold = f64::from(step) / 100.0;
         let predicted: Vec<usize> = scores.iter().map(|&s| usize::from(f64::from(s) > threshold)).collect();
-        let f1 = slice_metrics("", 2, labels, &predicted, None).macro_f1;
+        let f1 = slice_metrics("", CLASSES, labels, &predicted, None).macro_f1;
         // Prefer the threshold nearest 0.5 among equals.
         if f1 > best.0 + 1e-12
             || ((f1 - best.0).abs() <= 1e-12 && (threshold - 0.5).abs() < (best.1 - 0.5f64).abs())

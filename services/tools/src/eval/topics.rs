@@ -21,7 +21,9 @@ use smo_classify::eval::{TopicCounts, TopicScores};
 use smo_classify::{AccountProfile, Classifier, TagRule};
 use smo_proto::{AccountId, Author, Post, PostId};
 
-use super::{Header, Loaded, open_csv, parse_records, pct, print_header};
+use super::csv::{Loaded, open_csv, parse_records};
+use super::output::{pct, print_header, print_per_class};
+use super::{Header, par_map};
 
 /// An account's tags as a file: `[[tags]]` tables.
 #[derive(Debug, Deserialize)]
@@ -201,7 +203,7 @@ pub(super) fn evaluate_topics(
     errors_per_topic: usize,
 ) -> TopicReport {
     let now = chrono::Utc::now();
-    let predicted: Vec<Vec<String>> = super::par_map(rows, |row| {
+    let predicted: Vec<Vec<String>> = par_map(rows, |row| {
         let post = eval_post(account, row, now);
         classifier.classify(&post, &tags.profile, now).tags
     });
@@ -282,7 +284,7 @@ pub(super) fn print_topics(report: &TopicReport) -> String {
         report.rows_without_topic_untagged
     );
     outln!(o);
-    super::print_per_class(&mut o, &scores.topics);
+    print_per_class(&mut o, &scores.topics);
     for errors in &report.errors {
         outln!(o);
         outln!(o, "  {}:", errors.topic);
