@@ -10,5 +10,5 @@ pub mod settings;
 pub mod stages;
 
 pub use error::PipelineError;
-pub use pipeline::{HandlerHook, Launch, Pipeline, Running, load_classifier, profile_of};
+pub use pipeline::{HandlerHook, Launch, Pipeline, Running, load_classifier};
 pub use settings::{AccountSettings, Settings};

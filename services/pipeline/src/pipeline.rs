@@ -258,12 +258,6 @@ impl Pipeline {
     }
 }
 
-/// The classifier profile of an account: compiled tags and candidate
-/// languages, as settings validation compiled them.
-pub fn profile_of(account: &AccountSettings) -> Result<AccountProfile, smo_classify::ClassifyError> {
-    Ok(account.profile.as_ref().clone())
-}
-
 /// The classifier with the trained models of `dir` (`classify.models_dir`).
 /// A missing directory or model file falls back to the built-in lexicons
 /// and rules with a warning, so a checkout without models still runs; a

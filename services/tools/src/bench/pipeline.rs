@@ -189,7 +189,7 @@ pub(super) fn limits(
 ) -> anyhow::Result<(f64, f64)> {
     let account = AccountId::new("bench-limit")?;
     let posts: Vec<Post> = (0..count).map(|i| synthetic_post(&account, texts, i, "limit")).collect();
-    let profile = smo_pipeline::profile_of(template)?;
+    let profile = std::sync::Arc::clone(&template.profile);
     let classifier = smo_pipeline::load_classifier(&pipeline.settings.classify_models_dir)?;
     let now = chrono::Utc::now();
     let started = Instant::now();

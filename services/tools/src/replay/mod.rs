@@ -191,7 +191,7 @@ pub async fn run(config: &Path, args: ReplayArgs) -> anyhow::Result<()> {
         Some(rate) => {
             // The same classifier and account profile as the classify stage.
             let classifier = smo_pipeline::load_classifier(&settings.classify_models_dir)?;
-            let profile = smo_pipeline::profile_of(&template)?;
+            let profile = std::sync::Arc::clone(&template.profile);
             let probe = AccountId::new("replay-probe")?;
             let pool: Vec<usize> = corpus
                 .customer_tweets()
