@@ -91,7 +91,8 @@ pub struct WorkerStats {
     pub acked: u64,
     /// Deliveries moved to the dead-letter queue.
     pub dead_lettered: u64,
-    /// Deliveries requeued, on the handler's request or with a failed batch.
+    /// Deliveries requeued: on the handler's request, or a batch still failing
+    /// when shutdown came (a failing batch is otherwise retried in place).
     pub requeued: u64,
     /// Batches handed to the handler.
     pub batches: u64,
