@@ -231,6 +231,17 @@ impl<R: Read> LabelledCsv<R> {
         Ok(found)
     }
 
+    /// Finds `columns` and hands every row with their indices to `parse`:
+    /// [`Self::columns`], then [`Self::rows`].
+    pub fn read<T, const N: usize>(
+        self,
+        columns: [Column<'_>; N],
+        mut parse: impl FnMut(&Row<'_>, [Option<usize>; N]) -> Result<T, String>,
+    ) -> Result<LabelledRows<T>, LabelledCsvError> {
+        let found = self.columns(columns)?;
+        self.rows(|row| parse(row, found))
+    }
+
     /// Hands every row to `parse` and collects the results; a row of
     /// another length than the header, one the CSV parser refuses, or one
     /// `parse` rejects (with the reason) is skipped and counted. An I/O

@@ -71,25 +71,23 @@ pub fn read_csv(path: &Path, task: Task) -> Result<Dataset, ClassifyError> {
 /// labelled CSV reader skips is an error here, naming the first.
 pub fn parse_csv(name: &str, bytes: &[u8], task: Task) -> Result<Dataset, ClassifyError> {
     let error = |reason: String| ClassifyError::Dataset { path: name.to_owned(), reason };
-    let refuse = |failure: LabelledCsvError| error(failure.problem.to_string());
     let (label_role, label_columns) = match task {
         Task::Sentiment => ("sentiment label", SENTIMENT_COLUMNS),
         Task::Complaint => ("complaint label", COMPLAINT_COLUMNS),
     };
-    let csv = LabelledCsv::from_reader(name, bytes).map_err(refuse)?;
-    let [text, label, lang] = csv
-        .columns([
-            Column::required("text", TEXT_COLUMNS),
-            Column::required(label_role, label_columns),
-            Column::optional(LANGUAGE_COLUMNS),
-        ])
-        .map_err(refuse)?;
-    let read = csv.rows(|row| {
-        let raw_label = row.get(label).trim();
-        let label = parse_label(task, raw_label)
-            .ok_or_else(|| format!("label {raw_label:?} is not one of {:?}", task.classes()))?;
-        let lang = row.nonblank(lang).map(str::to_owned);
-        Ok(LabelledText { text: row.get(text).trim().to_owned(), label, lang })
+    let columns = [
+        Column::required("text", TEXT_COLUMNS),
+        Column::required(label_role, label_columns),
+        Column::optional(LANGUAGE_COLUMNS),
+    ];
+    let read = LabelledCsv::from_reader(name, bytes).and_then(|csv| {
+        csv.read(columns, |row, [text, label, lang]| {
+            let raw_label = row.get(label).trim();
+            let label = parse_label(task, raw_label)
+                .ok_or_else(|| format!("label {raw_label:?} is not one of {:?}", task.classes()))?;
+            let lang = row.nonblank(lang).map(str::to_owned);
+            Ok(LabelledText { text: row.get(text).trim().to_owned(), label, lang })
+        })
     });
     let skipped = match read {
         Ok(read) if read.skipped.count == 0 => {
@@ -97,7 +95,7 @@ pub fn parse_csv(name: &str, bytes: &[u8], task: Task) -> Result<Dataset, Classi
         }
         Ok(LabelledRows { skipped, .. }) => skipped,
         Err(LabelledCsvError { problem: Problem::NoRows { skipped }, .. }) if skipped.count > 0 => skipped,
-        Err(failure) => return Err(refuse(failure)),
+        Err(failure) => return Err(error(failure.problem.to_string())),
     };
     let more = match skipped.count - 1 {
         0 => String::new(),
