@@ -20,6 +20,7 @@ mod error;
 pub mod eval;
 mod hashing;
 pub mod intent;
+pub mod labelled_csv;
 pub mod language;
 mod lexicons;
 pub mod model;

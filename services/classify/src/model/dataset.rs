@@ -4,13 +4,15 @@
 //! …,text,sentiment,…; `complaints/dev.csv`: tweet_id,text,label,domain)
 //! and any file shaped like them can be used as is.
 //!
-//! Reading is strict: a missing column or a label that is not one of the
-//! task's is an error naming the file, line and value, because a silently
-//! skipped row would bias the model and its reported figures.
+//! Reading, by [`crate::labelled_csv`], is strict here: a missing column or
+//! any row the reader skips (a label that is not one of the task's, a row of
+//! the wrong length) is an error naming the file, line and value, because a
+//! silently skipped row would bias the model and its reported figures.
 
 use std::path::Path;
 
 use crate::error::ClassifyError;
+use crate::labelled_csv::{Column, LabelledCsv, LabelledCsvError, LabelledRows, Problem};
 use crate::model::file::{Task, fnv1a64};
 
 /// Column names tried, in order, for the text.
@@ -65,42 +67,41 @@ pub fn read_csv(path: &Path, task: Task) -> Result<Dataset, ClassifyError> {
     parse_csv(&name, &bytes, task)
 }
 
-/// Parses CSV `bytes` (named `name` in errors) for `task`.
+/// Parses CSV `bytes` (named `name` in errors) for `task`. A row the
+/// labelled CSV reader skips is an error here, naming the first.
 pub fn parse_csv(name: &str, bytes: &[u8], task: Task) -> Result<Dataset, ClassifyError> {
     let error = |reason: String| ClassifyError::Dataset { path: name.to_owned(), reason };
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
-    let headers = reader.headers().map_err(|e| error(format!("reading the header: {e}")))?.clone();
-    let find = |candidates: &[&str]| {
-        candidates.iter().find_map(|candidate| {
-            headers.iter().position(|header| header.trim().eq_ignore_ascii_case(candidate))
+    let (label_role, label_columns) = match task {
+        Task::Sentiment => ("sentiment label", SENTIMENT_COLUMNS),
+        Task::Complaint => ("complaint label", COMPLAINT_COLUMNS),
+    };
+    let columns = [
+        Column::required("text", TEXT_COLUMNS),
+        Column::required(label_role, label_columns),
+        Column::optional(LANGUAGE_COLUMNS),
+    ];
+    let read = LabelledCsv::from_reader(name, bytes).and_then(|csv| {
+        csv.read(columns, |row, [text, label, lang]| {
+            let raw_label = row.get(label).trim();
+            let label = parse_label(task, raw_label)
+                .ok_or_else(|| format!("label {raw_label:?} is not one of {:?}", task.classes()))?;
+            let lang = row.nonblank(lang).map(str::to_owned);
+            Ok(LabelledText { text: row.get(text).trim().to_owned(), label, lang })
         })
+    });
+    let skipped = match read {
+        Ok(read) if read.skipped.count == 0 => {
+            return Ok(Dataset { path: name.to_owned(), fingerprint: fnv1a64(bytes), rows: read.rows });
+        }
+        Ok(LabelledRows { skipped, .. }) => skipped,
+        Err(LabelledCsvError { problem: Problem::NoRows { skipped }, .. }) if skipped.count > 0 => skipped,
+        Err(failure) => return Err(error(failure.problem.to_string())),
     };
-    let label_columns = match task {
-        Task::Sentiment => SENTIMENT_COLUMNS,
-        Task::Complaint => COMPLAINT_COLUMNS,
+    let more = match skipped.count - 1 {
+        0 => String::new(),
+        more => format!(" (and {more} more bad row(s))"),
     };
-    let text_column =
-        find(TEXT_COLUMNS).ok_or_else(|| error(format!("no text column (one of {TEXT_COLUMNS:?})")))?;
-    let label_column = find(label_columns)
-        .ok_or_else(|| error(format!("no {task} label column (one of {label_columns:?})")))?;
-    let lang_column = find(LANGUAGE_COLUMNS);
-    let mut rows = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(|e| error(e.to_string()))?;
-        let line = record.position().map_or(0, |position| position.line());
-        let field = |column: usize| record.get(column).map(str::trim);
-        let text = field(text_column).ok_or_else(|| error(format!("line {line}: no text field")))?;
-        let raw_label = field(label_column).unwrap_or("");
-        let label = parse_label(task, raw_label).ok_or_else(|| {
-            error(format!("line {line}: label {raw_label:?} is not one of {:?}", task.classes()))
-        })?;
-        let lang = lang_column.and_then(field).filter(|lang| !lang.is_empty()).map(str::to_owned);
-        rows.push(LabelledText { text: text.to_owned(), label, lang });
-    }
-    if rows.is_empty() {
-        return Err(error("no rows".to_owned()));
-    }
-    Ok(Dataset { path: name.to_owned(), fingerprint: fnv1a64(bytes), rows })
+    Err(error(format!("{}{more}", skipped.examples[0])))
 }
 
 /// The class index of a label as written in the shared data and common

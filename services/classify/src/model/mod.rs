@@ -1,7 +1,7 @@
 //! Trained models: hashed text features ([`features`]), linear classifiers
-//! ([`linear`]), the model file format ([`file`]), labelled CSV reading
-//! ([`dataset`]) and cross-validated training ([`train`]), scored with the
-//! measures of [`crate::eval::metrics`].
+//! ([`linear`]), the model file format ([`file`]), labelled training data
+//! ([`dataset`], read with [`crate::labelled_csv`]) and cross-validated
+//! training ([`train`]), scored with the measures of [`crate::eval::metrics`].
 //!
 //! The classifier loads `sentiment.smo` and `complaint.smo` from a models
 //! directory (`config/models/` by default, see [`crate::Classifier::with_models`]);

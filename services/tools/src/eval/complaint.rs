@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::csv::{Loaded, group, optional, read_csv, required, value};
+use super::csv::{Column, LabelledCsv, Loaded};
 use super::output::{pct, print_confusion, print_groups, print_header, print_per_class};
 use super::{GroupFigures, Header, par_map};
 use serde::Serialize;
@@ -19,14 +19,18 @@ pub(super) struct ComplaintRow {
 }
 
 pub(super) fn read_complaints(path: &Path) -> anyhow::Result<Loaded<ComplaintRow>> {
-    let columns = [required(&["text"]), required(&["label"]), optional(&["domain"])];
-    read_csv(path, &columns, |values| {
+    let columns = [
+        Column::required("`text`", &["text"]),
+        Column::required("`label`", &["label"]),
+        Column::optional(&["domain"]),
+    ];
+    Ok(LabelledCsv::open(path)?.read(columns, |row, [text, label, domain]| {
         Ok(ComplaintRow {
-            text: value(values, 0).to_owned(),
-            complaint: parse_complaint(value(values, 1))?,
-            domain: group(values, 2),
+            text: row.get(text).to_owned(),
+            complaint: parse_complaint(row.get(label))?,
+            domain: row.nonblank(domain).map(str::to_owned),
         })
-    })
+    })?)
 }
 
 pub(super) fn parse_complaint(label: &str) -> Result<bool, String> {

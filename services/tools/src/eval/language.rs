@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::csv::{Loaded, group, optional, read_csv, required, value};
+use super::csv::{Column, LabelledCsv, Loaded};
 use super::output::{pct, print_confusion, print_header};
 use super::{Header, par_map};
 use serde::Serialize;
@@ -21,17 +21,21 @@ pub(super) struct LanguageRow {
 }
 
 pub(super) fn read_languages(path: &Path) -> anyhow::Result<Loaded<LanguageRow>> {
-    let columns = [required(&["text"]), required(&["lang"]), optional(&["kind"])];
-    read_csv(path, &columns, |values| {
-        let lang = value(values, 1).trim();
+    let columns = [
+        Column::required("`text`", &["text"]),
+        Column::required("`lang`", &["lang"]),
+        Column::optional(&["kind"]),
+    ];
+    Ok(LabelledCsv::open(path)?.read(columns, |row, [text, lang, kind]| {
+        let lang = row.get(lang).trim();
         if lang.is_empty() {
             return Err("empty `lang`".to_owned());
         }
         // `eng` and `EN` are the same gold label as `en`; codes the detector
         // does not know (`hi-Latn`, `nn`) are kept as written.
         let lang = canonical_language_code(lang).map_or_else(|| lang.to_owned(), str::to_owned);
-        Ok(LanguageRow { text: value(values, 0).to_owned(), lang, kind: group(values, 2) })
-    })
+        Ok(LanguageRow { text: row.get(text).to_owned(), lang, kind: row.nonblank(kind).map(str::to_owned) })
+    })?)
 }
 
 /// Row group keys of the language report besides the file's own kinds.

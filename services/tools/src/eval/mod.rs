@@ -23,7 +23,7 @@
 use std::path::{Path, PathBuf};
 
 use self::complaint::{evaluate_complaints, print_complaints, read_complaints};
-use self::csv::Skipped;
+use self::csv::{Skipped, warn};
 use self::language::{Detector, evaluate_languages, print_languages, read_languages};
 pub(crate) use self::output::{emit, emit_json};
 use self::sentiment::{evaluate_sentiment, print_sentiment, read_sentiment};
@@ -137,7 +137,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     match args.task {
         Task::Sentiment => {
             let loaded = read_sentiment(&args.file)?;
-            loaded.skipped.warn(&args.file);
+            warn(&args.file, &loaded.skipped);
             let (classifier, description) = load_classifier(&args.models)?;
             let in_sample = in_sample(&classifier, args.task, &args.file);
             let header = header(loaded.rows.len(), &loaded.skipped, description, in_sample);
@@ -146,7 +146,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         }
         Task::Complaint => {
             let loaded = read_complaints(&args.file)?;
-            loaded.skipped.warn(&args.file);
+            warn(&args.file, &loaded.skipped);
             let (classifier, description) = load_classifier(&args.models)?;
             let in_sample = in_sample(&classifier, args.task, &args.file);
             let header = header(loaded.rows.len(), &loaded.skipped, description, in_sample);
@@ -155,7 +155,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         }
         Task::Language => {
             let loaded = read_languages(&args.file)?;
-            loaded.skipped.warn(&args.file);
+            warn(&args.file, &loaded.skipped);
             // Language detection uses no trained model.
             let classifier = Classifier::new();
             let (detector, description) = if args.whatlang_only {
@@ -174,7 +174,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             let tags_file = args.tags.as_deref().context("`smo-tools eval topics` needs --tags FILE")?;
             let tags = topics::read_tags(tags_file, args.languages.clone())?;
             let loaded = topics::read_topics(&args.file, tags.rules())?;
-            loaded.skipped.warn(&args.file);
+            warn(&args.file, &loaded.skipped);
             let (classifier, description) = load_classifier(&args.models)?;
             let header = header(loaded.rows.len(), &loaded.skipped, description, None);
             let account = smo_proto::AccountId::new("eval")?;

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::csv::{Loaded, group, optional, read_csv, required, value};
+use super::csv::{Column, LabelledCsv, Loaded};
 use super::output::{pct, print_confusion, print_groups, print_header, print_per_class};
 use super::{GroupFigures, Header, par_map};
 use serde::Serialize;
@@ -22,14 +22,18 @@ pub(super) struct SentimentRow {
 /// `text` and `sentiment` (multilingual set) or `label` (TweetEval), and
 /// `lang` when present.
 pub(super) fn read_sentiment(path: &Path) -> anyhow::Result<Loaded<SentimentRow>> {
-    let columns = [required(&["text"]), required(&["sentiment", "label"]), optional(&["lang"])];
-    read_csv(path, &columns, |values| {
+    let columns = [
+        Column::required("`text`", &["text"]),
+        Column::required("sentiment label", &["sentiment", "label"]),
+        Column::optional(&["lang"]),
+    ];
+    Ok(LabelledCsv::open(path)?.read(columns, |row, [text, label, lang]| {
         Ok(SentimentRow {
-            text: value(values, 0).to_owned(),
-            gold: parse_sentiment(value(values, 1))?,
-            lang: group(values, 2),
+            text: row.get(text).to_owned(),
+            gold: parse_sentiment(row.get(label))?,
+            lang: row.nonblank(lang).map(str::to_owned),
         })
-    })
+    })?)
 }
 
 /// Sentiment label names, and TweetEval's numeric codes 0 / 1 / 2.

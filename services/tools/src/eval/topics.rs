@@ -21,7 +21,7 @@ use smo_classify::eval::{TopicCounts, TopicScores};
 use smo_classify::{AccountProfile, Classifier, TagRule};
 use smo_proto::{AccountId, Author, Post, PostId};
 
-use super::csv::{Loaded, open_csv, parse_records};
+use super::csv::{LabelledCsv, Loaded};
 use super::output::{pct, print_header, print_per_class};
 use super::{Header, par_map};
 
@@ -96,8 +96,9 @@ fn topic_cell(value: &str) -> Result<bool, String> {
 /// (it would score 0 silently); label-looking columns without a tag are
 /// reported on stderr.
 pub(super) fn read_topics(path: &Path, tags: &[TagRule]) -> anyhow::Result<Loaded<TopicRow>> {
-    let (reader, headers) = open_csv(path)?;
-    let slugs: Vec<String> = headers.iter().map(|h| slug(h.trim_start_matches('\u{feff}'))).collect();
+    let csv = LabelledCsv::open(path)?;
+    let headers: Vec<String> = csv.header().map(str::to_owned).collect();
+    let slugs: Vec<String> = csv.header_names().map(slug).collect();
     let position = |name: &str| slugs.iter().position(|s| s == name);
     let text_column = position("text").with_context(|| format!("{}: no `text` column", path.display()))?;
     let author_column = position("author-id").or_else(|| position("author"));
@@ -108,7 +109,7 @@ pub(super) fn read_topics(path: &Path, tags: &[TagRule]) -> anyhow::Result<Loade
                 "{}: no column for tag `{}` (columns are matched by name, lowercased with punctuation as `-`; the header row has: {})",
                 path.display(),
                 tag.name,
-                headers.iter().collect::<Vec<_>>().join(", ")
+                headers.join(", ")
             )
         })?;
         topic_columns.push((tag.name.clone(), column));
@@ -117,29 +118,25 @@ pub(super) fn read_topics(path: &Path, tags: &[TagRule]) -> anyhow::Result<Loade
     // Per column: whether every cell so far is 0/1/blank, and whether one
     // is 1; such columns look like topics.
     let mut label_like: Vec<(bool, bool)> = vec![(true, false); headers.len()];
-    let loaded = parse_records(path, reader, headers.len(), |record, line| {
-        for (index, (only_labels, has_yes)) in label_like.iter_mut().enumerate() {
-            let cell = record.get(index).unwrap_or_default().trim();
+    let loaded = csv.rows(|row| {
+        for ((only_labels, has_yes), cell) in label_like.iter_mut().zip(row.fields()) {
+            let cell = cell.trim();
             *only_labels &= matches!(cell, "" | "0" | "1" | "0.0" | "1.0");
             *has_yes |= matches!(cell, "1" | "1.0");
         }
         let mut topics = Vec::new();
         for (name, column) in &topic_columns {
-            let cell = topic_cell(record.get(*column).unwrap_or_default()).map_err(|reason| {
-                format!("column `{}`: {reason}", headers.get(*column).unwrap_or_default())
+            let cell = topic_cell(row.get(*column)).map_err(|reason| {
+                format!("column `{}`: {reason}", headers.get(*column).map_or("", String::as_str))
             })?;
             if cell {
                 topics.push(name.clone());
             }
         }
         Ok(TopicRow {
-            line,
-            text: record.get(text_column).unwrap_or_default().to_owned(),
-            author: author_column
-                .and_then(|column| record.get(column))
-                .map(str::trim)
-                .filter(|author| !author.is_empty())
-                .map(str::to_owned),
+            line: row.line(),
+            text: row.get(text_column).to_owned(),
+            author: row.nonblank(author_column).map(str::to_owned),
             topics,
         })
     })?;
@@ -148,7 +145,7 @@ pub(super) fn read_topics(path: &Path, tags: &[TagRule]) -> anyhow::Result<Loade
         .iter()
         .enumerate()
         .filter(|(index, (only_labels, has_yes))| *only_labels && *has_yes && !scored.contains(index))
-        .filter_map(|(index, _)| headers.get(index))
+        .filter_map(|(index, _)| headers.get(index).map(String::as_str))
         .filter(|header| !header.trim().is_empty() && slug(header) != "inbound")
         .collect();
     if !ignored.is_empty() {
