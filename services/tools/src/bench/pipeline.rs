@@ -71,7 +71,9 @@ pub(super) async fn pipeline(config: &Path, args: PipelineArgs) -> anyhow::Resul
             id: id.clone(),
             name: format!("Benchmark {n}"),
             sources: vec![SourceConfig::File(FileSourceConfig {
-                name: "bench".into(),
+                // A source name of its own per run: on a persistent store the
+                // previous run's cursor would otherwise mark the new file as read.
+                name: format!("bench-{}", &run_id[..12]),
                 path,
                 format: None,
                 batch_size: 1000,
