@@ -10,6 +10,14 @@ pub use smo_runtime::Secret;
 
 use crate::IngestError;
 
+/// Whether a credential is configured at all: inline (not blank) or by the
+/// name of a variable (not blank; whether it is set is checked when the
+/// source is built).
+pub fn is_configured(inline: Option<&Secret>, env_name: &Option<String>) -> bool {
+    inline.is_some_and(|secret| !secret.is_blank())
+        || env_name.as_deref().is_some_and(|name| !name.trim().is_empty())
+}
+
 /// The credential of `source_name` given inline or through the environment
 /// variable named by its `env_key` setting; `Ok(None)` when neither is
 /// configured, an error naming the key when the variable is unset or empty.

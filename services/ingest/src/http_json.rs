@@ -13,7 +13,7 @@ use smo_proto::AccountId;
 use smo_runtime::FieldError;
 
 use crate::Connector;
-use crate::connectors::{check_positive, check_schedule, check_url, rate_of};
+use crate::connectors::{Polling, check_positive, check_url};
 use crate::field_path::{lookup, lookup_string};
 use crate::http::{HttpClient, HttpRequest};
 use crate::record::PostRecord;
@@ -61,31 +61,9 @@ pub struct HttpJsonSourceConfig {
     /// Request timeout in seconds.
     #[serde(default = "default_timeout_secs")]
     pub timeout_secs: u64,
-    /// Seconds between polls when run continuously.
-    #[serde(default = "default_interval_secs")]
-    pub interval_secs: u64,
-    /// Requests per minute to the host.
-    #[serde(default)]
-    pub requests_per_minute: Option<f64>,
-}
-
-impl HttpJsonSourceConfig {
-    /// Checks the config; errors name the key.
-    pub fn validate(&self) -> Result<(), FieldError> {
-        check_url("url", &self.url)?;
-        for (key, path) in [
-            ("id", &self.id),
-            ("text", &self.text),
-            ("author_handle", &self.author_handle),
-            ("created_at", &self.created_at),
-        ] {
-            if path.trim().is_empty() {
-                return Err(FieldError::new(key, "empty field path"));
-            }
-        }
-        check_positive("timeout_secs", self.timeout_secs)?;
-        check_schedule(self.interval_secs, self.requests_per_minute)
-    }
+    /// `interval_secs` (default 60) and `requests_per_minute`.
+    #[serde(flatten)]
+    pub polling: Polling<60>,
 }
 
 impl Connector for HttpJsonSourceConfig {
@@ -99,10 +77,22 @@ impl Connector for HttpJsonSourceConfig {
         &self.name
     }
     fn interval_secs(&self) -> Option<u64> {
-        Some(self.interval_secs)
+        Some(self.polling.interval_secs)
     }
     fn validate(&self) -> Result<(), FieldError> {
-        HttpJsonSourceConfig::validate(self)
+        check_url("url", &self.url)?;
+        for (key, path) in [
+            ("id", &self.id),
+            ("text", &self.text),
+            ("author_handle", &self.author_handle),
+            ("created_at", &self.created_at),
+        ] {
+            if path.trim().is_empty() {
+                return Err(FieldError::new(key, "empty field path"));
+            }
+        }
+        check_positive("timeout_secs", self.timeout_secs)?;
+        self.polling.validate()
     }
     fn build(&self, account: AccountId, http: Arc<HttpClient>) -> Result<Box<dyn Source>, IngestError> {
         Ok(Box::new(HttpJsonSource::with_client(account, self.clone(), http)?))
@@ -111,10 +101,6 @@ impl Connector for HttpJsonSourceConfig {
 
 fn default_timeout_secs() -> u64 {
     15
-}
-
-fn default_interval_secs() -> u64 {
-    60
 }
 
 /// An HTTP JSON endpoint polled for one account.
@@ -149,11 +135,6 @@ impl HttpJsonSource {
         Ok(Self { name: source_name, account, config, url, http })
     }
 
-    /// Seconds between polls when run continuously.
-    pub fn interval(&self) -> Duration {
-        Duration::from_secs(self.config.interval_secs.max(1))
-    }
-
     fn bad_response(&self, reason: impl Into<String>) -> IngestError {
         IngestError::BadResponse {
             source_name: self.name.clone(),
@@ -169,7 +150,7 @@ impl HttpJsonSource {
         }
         let request = HttpRequest::get(url)
             .header("accept", "application/json")
-            .rate(rate_of(self.config.requests_per_minute))
+            .rate(self.config.polling.rate())
             .timeout(Duration::from_secs(self.config.timeout_secs.max(1)));
         self.http.get(&self.name, &request).await?.json(&self.name)
     }

@@ -30,6 +30,7 @@ pub use connectors::hackernews::{HackerNewsConfig, HackerNewsSource};
 pub use connectors::mastodon::{MastodonConfig, MastodonSource};
 pub use connectors::reddit::{RedditConfig, RedditSource};
 pub use connectors::youtube::{YouTubeConfig, YouTubeSource};
+pub use connectors::{BearerToken, Polling, ScanLimits};
 pub use error::IngestError;
 pub use file_source::{FileFormat, FileSource, FileSourceConfig};
 pub use http::{HttpClient, HttpOptions};

@@ -78,8 +78,7 @@ impl WebhookConfig {
         {
             return Err(FieldError::new("path", format!("{path:?} must start with /")));
         }
-        let set = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.trim().is_empty());
-        if self.secret.as_ref().is_none_or(Secret::is_blank) && !set(&self.secret_env) {
+        if !crate::credentials::is_configured(self.secret.as_ref(), &self.secret_env) {
             return Err(FieldError::new(
                 "secret_env",
                 "a shared secret is required: set secret_env (or secret)",

@@ -14,8 +14,9 @@ use smo_proto::AccountId;
 use smo_runtime::FieldError;
 
 use super::{
-    Conditional, Keyed, NewPost, ScanCursor, ScanLimits, check_scan, check_url, item, json_request, millis,
-    parse_time, push_post, raw_str, read_cursor, unchanged, write_cursor,
+    BearerToken, Conditional, Keyed, NewPost, Polling, ScanCursor, ScanLimits, check_either, check_page_size,
+    check_url, item, json_request, millis, parse_time, push_post, raw_str, read_cursor, unchanged,
+    write_cursor,
 };
 use crate::credentials::Secret;
 use crate::http::{HttpClient, join_url};
@@ -39,27 +40,18 @@ pub struct BlueskyConfig {
     /// AppView base URL.
     #[serde(default = "default_base_url")]
     pub base_url: String,
-    /// Access token inline (prefer `token_env`).
-    #[serde(default)]
-    pub token: Option<Secret>,
-    /// Environment variable holding an access token.
-    #[serde(default)]
-    pub token_env: Option<String>,
+    /// `token` / `token_env`, the bearer token.
+    #[serde(flatten)]
+    pub auth: BearerToken,
     /// Posts per page (at most 100).
     #[serde(default = "default_limit")]
     pub limit: u32,
-    /// Pages a new source reads back.
-    #[serde(default = "super::default_initial_pages")]
-    pub initial_pages: u32,
-    /// Pages a poll reads back at most to catch up.
-    #[serde(default = "super::default_max_pages")]
-    pub max_pages: u32,
-    /// Seconds between polls.
-    #[serde(default = "default_interval")]
-    pub interval_secs: u64,
-    /// Requests per minute to the host.
-    #[serde(default)]
-    pub requests_per_minute: Option<f64>,
+    /// `initial_pages` (default 1) and `max_pages` (default 10).
+    #[serde(flatten)]
+    pub scan: ScanLimits,
+    /// `interval_secs` (default 120) and `requests_per_minute`.
+    #[serde(flatten)]
+    pub polling: Polling<120>,
 }
 
 fn default_base_url() -> String {
@@ -67,25 +59,6 @@ fn default_base_url() -> String {
 }
 fn default_limit() -> u32 {
     100
-}
-fn default_interval() -> u64 {
-    120
-}
-
-impl BlueskyConfig {
-    /// Checks the config; errors name the key.
-    pub fn validate(&self) -> Result<(), FieldError> {
-        check_url("base_url", &self.base_url)?;
-        let set = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.trim().is_empty());
-        match (set(&self.search), set(&self.author)) {
-            (true, false) | (false, true) => {}
-            _ => return Err(FieldError::new("search", "set exactly one of search or author")),
-        }
-        if !(1..=100).contains(&self.limit) {
-            return Err(FieldError::new("limit", "must be between 1 and 100"));
-        }
-        check_scan(self.initial_pages, self.max_pages, self.interval_secs, self.requests_per_minute)
-    }
 }
 
 impl Connector for BlueskyConfig {
@@ -96,10 +69,14 @@ impl Connector for BlueskyConfig {
         &self.name
     }
     fn interval_secs(&self) -> Option<u64> {
-        Some(self.interval_secs)
+        Some(self.polling.interval_secs)
     }
     fn validate(&self) -> Result<(), FieldError> {
-        BlueskyConfig::validate(self)
+        check_url("base_url", &self.base_url)?;
+        check_either(("search", &self.search), ("author", &self.author))?;
+        check_page_size("limit", self.limit, 100)?;
+        self.scan.validate()?;
+        self.polling.validate()
     }
     fn build(&self, account: AccountId, http: Arc<HttpClient>) -> Result<Box<dyn Source>, IngestError> {
         Ok(Box::new(BlueskySource::new(account, self.clone(), http)?))
@@ -125,12 +102,7 @@ impl BlueskySource {
     ) -> Result<Self, IngestError> {
         let name = format!("bluesky:{}", config.name);
         config.validate().map_err(IngestError::invalid_config(&name))?;
-        let token = crate::credentials::resolve(
-            &name,
-            config.token.as_ref(),
-            "token_env",
-            config.token_env.as_deref(),
-        )?;
+        let token = config.auth.resolve(&name)?;
         Ok(Self { name, account, config, token, http })
     }
 
@@ -277,7 +249,7 @@ impl Source for BlueskySource {
     async fn poll(&mut self, cursor: Option<&str>) -> Result<SourceBatch, IngestError> {
         let state: ScanCursor = read_cursor(&self.name, cursor)?;
         let url = self.page_url(state.page())?;
-        let request = json_request(url.clone(), self.token.as_ref(), self.config.requests_per_minute)
+        let request = json_request(url.clone(), self.token.as_ref(), self.config.polling.rate())
             .validators(state.validators_for(&url));
         let response = self.http.get(&self.name, &request).await?;
         if response.not_modified() {
@@ -330,8 +302,7 @@ impl Source for BlueskySource {
         }
         // An empty page may still carry a cursor; stop there.
         let next_page = next_page.filter(|c| !c.is_empty() && !views.is_empty());
-        let limits =
-            ScanLimits { initial_pages: self.config.initial_pages, max_pages: self.config.max_pages };
+        let limits = self.config.scan;
         let conditional =
             if state.page().is_none() { Conditional::of(&url, &response.validators) } else { None };
         let (kept, mut next, exhausted) = state.advance(&self.name, keyed, next_page, conditional, limits);

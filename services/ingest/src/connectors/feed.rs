@@ -15,8 +15,8 @@ use smo_proto::AccountId;
 use smo_runtime::FieldError;
 
 use super::{
-    Conditional, NewPost, check_positive, check_schedule, check_url, digest, push_post, rate_of, read_cursor,
-    unchanged, write_cursor,
+    Conditional, NewPost, Polling, check_positive, check_url, digest, push_post, read_cursor, unchanged,
+    write_cursor,
 };
 use crate::html_text::html_to_text;
 use crate::http::{HttpClient, HttpRequest, headers};
@@ -36,28 +36,13 @@ pub struct FeedConfig {
     /// Entry ids remembered, to recognise entries already published.
     #[serde(default = "default_max_seen")]
     pub max_seen: usize,
-    /// Seconds between polls.
-    #[serde(default = "default_interval")]
-    pub interval_secs: u64,
-    /// Requests per minute to the host.
-    #[serde(default)]
-    pub requests_per_minute: Option<f64>,
+    /// `interval_secs` (default 600) and `requests_per_minute`.
+    #[serde(flatten)]
+    pub polling: Polling<600>,
 }
 
 fn default_max_seen() -> usize {
     1000
-}
-fn default_interval() -> u64 {
-    600
-}
-
-impl FeedConfig {
-    /// Checks the config; errors name the key.
-    pub fn validate(&self) -> Result<(), FieldError> {
-        check_url("url", &self.url)?;
-        check_positive("max_seen", self.max_seen as u64)?;
-        check_schedule(self.interval_secs, self.requests_per_minute)
-    }
 }
 
 impl Connector for FeedConfig {
@@ -68,10 +53,12 @@ impl Connector for FeedConfig {
         &self.name
     }
     fn interval_secs(&self) -> Option<u64> {
-        Some(self.interval_secs)
+        Some(self.polling.interval_secs)
     }
     fn validate(&self) -> Result<(), FieldError> {
-        FeedConfig::validate(self)
+        check_url("url", &self.url)?;
+        check_positive("max_seen", self.max_seen as u64)?;
+        self.polling.validate()
     }
     fn build(&self, account: AccountId, http: Arc<HttpClient>) -> Result<Box<dyn Source>, IngestError> {
         Ok(Box::new(FeedSource::new(account, self.clone(), http)?))
@@ -184,7 +171,7 @@ impl Source for FeedSource {
                 "accept",
                 "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.5",
             )
-            .rate(rate_of(self.config.requests_per_minute))
+            .rate(self.config.polling.rate())
             .validators(Conditional::for_url(state.conditional.as_ref(), &self.url));
         let response = self.http.get(&self.name, &request).await?;
         if response.not_modified() {

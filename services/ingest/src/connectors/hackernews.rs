@@ -14,8 +14,8 @@ use smo_proto::AccountId;
 use smo_runtime::FieldError;
 
 use super::{
-    Conditional, Keyed, Lenient, NewPost, ScanCursor, ScanLimits, check_scan, check_url, item, json_request,
-    push_post, raw_str, read_cursor, unchanged, write_cursor,
+    Conditional, Keyed, Lenient, NewPost, Polling, ScanCursor, ScanLimits, check_page_size, check_url, item,
+    json_request, push_post, raw_str, read_cursor, unchanged, write_cursor,
 };
 use crate::html_text::html_to_text;
 use crate::http::{HttpClient, join_url};
@@ -39,18 +39,12 @@ pub struct HackerNewsConfig {
     /// Hits per page (at most 1000).
     #[serde(default = "default_hits")]
     pub hits_per_page: u32,
-    /// Pages a new source reads back.
-    #[serde(default = "super::default_initial_pages")]
-    pub initial_pages: u32,
-    /// Pages a poll reads back at most to catch up.
-    #[serde(default = "super::default_max_pages")]
-    pub max_pages: u32,
-    /// Seconds between polls.
-    #[serde(default = "default_interval")]
-    pub interval_secs: u64,
-    /// Requests per minute to the host.
-    #[serde(default)]
-    pub requests_per_minute: Option<f64>,
+    /// `initial_pages` (default 1) and `max_pages` (default 10).
+    #[serde(flatten)]
+    pub scan: ScanLimits,
+    /// `interval_secs` (default 300) and `requests_per_minute`.
+    #[serde(flatten)]
+    pub polling: Polling<300>,
 }
 
 fn default_tags() -> String {
@@ -62,23 +56,6 @@ fn default_base_url() -> String {
 fn default_hits() -> u32 {
     100
 }
-fn default_interval() -> u64 {
-    300
-}
-
-impl HackerNewsConfig {
-    /// Checks the config; errors name the key.
-    pub fn validate(&self) -> Result<(), FieldError> {
-        check_url("base_url", &self.base_url)?;
-        if self.tags.trim().is_empty() {
-            return Err(FieldError::new("tags", "empty tag filter"));
-        }
-        if !(1..=1000).contains(&self.hits_per_page) {
-            return Err(FieldError::new("hits_per_page", "must be between 1 and 1000"));
-        }
-        check_scan(self.initial_pages, self.max_pages, self.interval_secs, self.requests_per_minute)
-    }
-}
 
 impl Connector for HackerNewsConfig {
     fn kind(&self) -> &'static str {
@@ -88,10 +65,16 @@ impl Connector for HackerNewsConfig {
         &self.name
     }
     fn interval_secs(&self) -> Option<u64> {
-        Some(self.interval_secs)
+        Some(self.polling.interval_secs)
     }
     fn validate(&self) -> Result<(), FieldError> {
-        HackerNewsConfig::validate(self)
+        check_url("base_url", &self.base_url)?;
+        if self.tags.trim().is_empty() {
+            return Err(FieldError::new("tags", "empty tag filter"));
+        }
+        check_page_size("hits_per_page", self.hits_per_page, 1000)?;
+        self.scan.validate()?;
+        self.polling.validate()
     }
     fn build(&self, account: AccountId, http: Arc<HttpClient>) -> Result<Box<dyn Source>, IngestError> {
         Ok(Box::new(HackerNewsSource::new(account, self.clone(), http)?))
@@ -213,7 +196,7 @@ impl Source for HackerNewsSource {
     async fn poll(&mut self, cursor: Option<&str>) -> Result<SourceBatch, IngestError> {
         let state: ScanCursor = read_cursor(&self.name, cursor)?;
         let url = self.page_url(&state)?;
-        let request = json_request(url.clone(), None, self.config.requests_per_minute)
+        let request = json_request(url.clone(), None, self.config.polling.rate())
             .validators(state.validators_for(&url));
         let response = self.http.get(&self.name, &request).await?;
         if response.not_modified() {
@@ -235,8 +218,7 @@ impl Source for HackerNewsSource {
             }
         }
         let next_page = (page.page + 1 < page.nb_pages).then(|| (page.page + 1).to_string());
-        let limits =
-            ScanLimits { initial_pages: self.config.initial_pages, max_pages: self.config.max_pages };
+        let limits = self.config.scan;
         let conditional =
             if state.page().is_none() { Conditional::of(&url, &response.validators) } else { None };
         let (kept, mut next, exhausted) = state.advance(&self.name, keyed, next_page, conditional, limits);

@@ -24,8 +24,8 @@ use smo_proto::AccountId;
 use smo_runtime::FieldError;
 
 use super::{
-    Conditional, Lenient, NewPost, check_schedule, check_url, id_after, item, json_request, parse_time,
-    push_post, read_cursor, rejected, write_cursor,
+    BearerToken, Conditional, Lenient, NewPost, Polling, check_page_size, check_url, id_after, item,
+    json_request, parse_time, push_post, read_cursor, rejected, write_cursor,
 };
 use crate::credentials::Secret;
 use crate::html_text::html_to_text;
@@ -53,29 +53,19 @@ pub struct MastodonConfig {
     /// A full-text search (instances often require a token for it).
     #[serde(default)]
     pub search: Option<String>,
-    /// Access token inline (prefer `token_env`).
-    #[serde(default)]
-    pub token: Option<Secret>,
-    /// Environment variable holding the access token.
-    #[serde(default)]
-    pub token_env: Option<String>,
+    /// `token` / `token_env`: list timelines need one, search often does.
+    #[serde(flatten)]
+    pub auth: BearerToken,
     /// Statuses per page (Mastodon allows up to 40).
     #[serde(default = "default_limit")]
     pub limit: u32,
-    /// Seconds between polls.
-    #[serde(default = "default_interval")]
-    pub interval_secs: u64,
-    /// Requests per minute to the instance (shared by its sources).
-    #[serde(default)]
-    pub requests_per_minute: Option<f64>,
+    /// `interval_secs` (default 120) and `requests_per_minute`.
+    #[serde(flatten)]
+    pub polling: Polling<120>,
 }
 
 fn default_limit() -> u32 {
     40
-}
-
-fn default_interval() -> u64 {
-    120
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,24 +95,6 @@ impl MastodonConfig {
             _ => Err(FieldError::new("hashtag", "set only one of hashtag, account, list_id or search")),
         }
     }
-
-    /// Checks the config; errors name the key.
-    pub fn validate(&self) -> Result<(), FieldError> {
-        check_url("instance", &self.instance)?;
-        if let Timeline::List(_) = self.timeline()?
-            && self.token.as_ref().is_none_or(Secret::is_blank)
-            && self.token_env.as_deref().is_none_or(|v| v.trim().is_empty())
-        {
-            return Err(FieldError::new(
-                "token_env",
-                "a list timeline needs an access token: set token_env (or token)",
-            ));
-        }
-        if !(1..=80).contains(&self.limit) {
-            return Err(FieldError::new("limit", "must be between 1 and 80"));
-        }
-        check_schedule(self.interval_secs, self.requests_per_minute)
-    }
 }
 
 impl Connector for MastodonConfig {
@@ -133,10 +105,20 @@ impl Connector for MastodonConfig {
         &self.name
     }
     fn interval_secs(&self) -> Option<u64> {
-        Some(self.interval_secs)
+        Some(self.polling.interval_secs)
     }
     fn validate(&self) -> Result<(), FieldError> {
-        MastodonConfig::validate(self)
+        check_url("instance", &self.instance)?;
+        if let Timeline::List(_) = self.timeline()?
+            && !self.auth.is_configured()
+        {
+            return Err(FieldError::new(
+                "token_env",
+                "a list timeline needs an access token: set token_env (or token)",
+            ));
+        }
+        check_page_size("limit", self.limit, 80)?;
+        self.polling.validate()
     }
     fn build(&self, account: AccountId, http: Arc<HttpClient>) -> Result<Box<dyn Source>, IngestError> {
         Ok(Box::new(MastodonSource::new(account, self.clone(), http)?))
@@ -175,12 +157,7 @@ impl MastodonSource {
         let invalid = IngestError::invalid_config(&name);
         config.validate().map_err(&invalid)?;
         let timeline = config.timeline().map_err(invalid)?;
-        let token = crate::credentials::resolve(
-            &name,
-            config.token.as_ref(),
-            "token_env",
-            config.token_env.as_deref(),
-        )?;
+        let token = config.auth.resolve(&name)?;
         let host =
             join_url(&name, "instance", &config.instance, "")?.host_str().unwrap_or_default().to_owned();
         Ok(Self {
@@ -200,7 +177,7 @@ impl MastodonSource {
     }
 
     fn request(&self, url: Url) -> HttpRequest {
-        json_request(url, self.token.as_ref(), self.config.requests_per_minute)
+        json_request(url, self.token.as_ref(), self.config.polling.rate())
     }
 
     /// The id of the followed account, looked up once by handle.
@@ -428,11 +405,9 @@ mod tests {
             account: None,
             list_id: None,
             search: search.map(str::to_owned),
-            token: None,
-            token_env: None,
+            auth: BearerToken::default(),
             limit: 40,
-            interval_secs: 60,
-            requests_per_minute: None,
+            polling: Polling::every(60),
         };
         assert_eq!(config(Some("#rust"), None).timeline(), Ok(Timeline::Tag("rust".into())));
         assert!(config(None, None).validate().is_err());

@@ -25,6 +25,7 @@ pub mod feed;
 pub mod hackernews;
 pub mod mastodon;
 pub mod reddit;
+mod settings;
 pub mod youtube;
 
 use chrono::{DateTime, Utc};
@@ -39,37 +40,14 @@ use crate::credentials::Secret;
 use crate::http::{HttpRequest, Rate, Validators};
 use crate::{IngestError, Rejected, SourceBatch};
 
+pub use settings::{BearerToken, Polling, ScanLimits};
+
 /// Longest raw input kept in a dead letter.
 const MAX_RAW_BYTES: usize = 16 * 1024;
 /// Ids kept in a mark (items sharing the mark's timestamp).
 const MAX_MARK_IDS: usize = 200;
 /// Rejected items a cursor remembers (the oldest are forgotten first).
 const MAX_REJECTED: usize = 200;
-
-/// Fields every polled source's config has: how often, and how fast its
-/// host may be asked.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Schedule {
-    /// Seconds between polls.
-    pub interval_secs: u64,
-    /// Requests per minute to the source's host.
-    pub requests_per_minute: Option<f64>,
-}
-
-/// The host rate for a configured `requests_per_minute`.
-pub(crate) fn rate_of(requests_per_minute: Option<f64>) -> Option<Rate> {
-    requests_per_minute.map(|per_minute| Rate::new(per_minute, (per_minute / 12.0).clamp(1.0, 10.0) as u32))
-}
-
-/// Checks a `requests_per_minute` value.
-pub(crate) fn check_rate(requests_per_minute: Option<f64>) -> Result<(), FieldError> {
-    match requests_per_minute {
-        Some(rate) if !(rate.is_finite() && rate > 0.0) => {
-            Err(FieldError::new("requests_per_minute", format!("{rate} is not a positive number")))
-        }
-        _ => Ok(()),
-    }
-}
 
 /// Checks that `value` of `key` is an http(s) URL.
 pub(crate) fn check_url(key: &str, value: &str) -> Result<(), FieldError> {
@@ -79,52 +57,40 @@ pub(crate) fn check_url(key: &str, value: &str) -> Result<(), FieldError> {
     }
 }
 
-/// Checks a page count.
+/// Whether an optional setting is given (and not blank).
+pub(crate) fn is_set(value: &Option<String>) -> bool {
+    value.as_deref().is_some_and(|value| !value.trim().is_empty())
+}
+
+/// Checks that exactly one of two alternative keys is set; the error names
+/// the first.
+pub(crate) fn check_either(
+    first: (&str, &Option<String>),
+    second: (&str, &Option<String>),
+) -> Result<(), FieldError> {
+    match (is_set(first.1), is_set(second.1)) {
+        (true, false) | (false, true) => Ok(()),
+        _ => Err(FieldError::new(first.0, format!("set exactly one of {} or {}", first.0, second.0))),
+    }
+}
+
+/// Checks that a page size lies between 1 and what the API allows.
+pub(crate) fn check_page_size(key: &str, value: u32, max: u32) -> Result<(), FieldError> {
+    if (1..=max).contains(&value) {
+        Ok(())
+    } else {
+        Err(FieldError::new(key, format!("must be between 1 and {max}")))
+    }
+}
+
+/// Checks that a count or a duration is at least 1.
 pub(crate) fn check_positive(key: &str, value: u64) -> Result<(), FieldError> {
     if value == 0 { Err(FieldError::new(key, "must be at least 1")) } else { Ok(()) }
 }
 
-/// Checks the keys every polled source has: `interval_secs` and
-/// `requests_per_minute`.
-pub(crate) fn check_schedule(interval_secs: u64, requests_per_minute: Option<f64>) -> Result<(), FieldError> {
-    check_positive("interval_secs", interval_secs)?;
-    check_rate(requests_per_minute)
-}
-
-/// Checks the keys of a newest-first (scanned) source: `initial_pages`,
-/// `max_pages` and its schedule.
-pub(crate) fn check_scan(
-    initial_pages: u32,
-    max_pages: u32,
-    interval_secs: u64,
-    requests_per_minute: Option<f64>,
-) -> Result<(), FieldError> {
-    check_positive("initial_pages", initial_pages.into())?;
-    check_positive("max_pages", max_pages.into())?;
-    check_schedule(interval_secs, requests_per_minute)
-}
-
-/// Default `initial_pages` of scanned sources: a new source starts with one
-/// page of history.
-pub(crate) fn default_initial_pages() -> u32 {
-    1
-}
-
-/// Default `max_pages` of scanned sources.
-pub(crate) fn default_max_pages() -> u32 {
-    10
-}
-
 /// A GET of a JSON API, with the source's token and host rate.
-pub(crate) fn json_request(
-    url: Url,
-    token: Option<&Secret>,
-    requests_per_minute: Option<f64>,
-) -> HttpRequest {
-    HttpRequest::get(url)
-        .header("accept", "application/json")
-        .bearer(token)
-        .rate(rate_of(requests_per_minute))
+pub(crate) fn json_request(url: Url, token: Option<&Secret>, rate: Option<Rate>) -> HttpRequest {
+    HttpRequest::get(url).header("accept", "application/json").bearer(token).rate(rate)
 }
 
 /// The batch of a 304: nothing new, the cursor unchanged.
@@ -385,16 +351,6 @@ pub(crate) struct ScanCursor {
     pub rejected: RejectMemory,
 }
 
-/// How far scans go back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct ScanLimits {
-    /// Pages read by the very first scan (no mark yet): how much history a
-    /// new source starts with.
-    pub initial_pages: u32,
-    /// Pages a later scan reads at most before giving up on reaching the mark.
-    pub max_pages: u32,
-}
-
 /// An item of a page with its scan key.
 pub(crate) struct Keyed<T> {
     /// Milliseconds since the epoch.
@@ -422,13 +378,13 @@ impl ScanCursor {
 
     /// Takes a fetched page: keeps the items newer than the mark, and says
     /// where the next poll goes and whether the source is drained for now.
-    pub fn advance<T>(
+    pub fn advance<T, const DEFAULT_MAX_PAGES: u32>(
         &self,
         source_name: &str,
         items: Vec<Keyed<T>>,
         next_page: Option<String>,
         first_page_conditional: Option<Conditional>,
-        limits: ScanLimits,
+        limits: ScanLimits<DEFAULT_MAX_PAGES>,
     ) -> (Vec<T>, ScanCursor, bool) {
         let mark = self.mark.clone();
         let is_new = |at: i64, id: &str| match &mark {
@@ -447,7 +403,7 @@ impl ScanCursor {
             next.conditional = conditional.or_else(|| self.conditional.clone());
             return (kept, next, true);
         };
-        let limit = if mark.is_none() { limits.initial_pages } else { limits.max_pages };
+        let limit = limits.pages(mark.is_none());
         match next_page {
             Some(page) if !reached_mark && pages < limit.max(1) => {
                 let scan = Scan { top, page, pages, conditional };

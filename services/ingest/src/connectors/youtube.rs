@@ -13,8 +13,8 @@ use smo_proto::AccountId;
 use smo_runtime::FieldError;
 
 use super::{
-    Conditional, Keyed, NewPost, ScanCursor, ScanLimits, check_scan, check_url, item, json_request, millis,
-    parse_time, push_post, raw_str, read_cursor, unchanged, write_cursor,
+    Conditional, Keyed, NewPost, Polling, ScanCursor, ScanLimits, check_either, check_page_size, check_url,
+    item, json_request, millis, parse_time, push_post, raw_str, read_cursor, unchanged, write_cursor,
 };
 use crate::credentials::Secret;
 use crate::http::{HttpClient, join_url};
@@ -47,18 +47,12 @@ pub struct YouTubeConfig {
     /// Threads per page (at most 100).
     #[serde(default = "default_max_results")]
     pub max_results: u32,
-    /// Pages a new source reads back.
-    #[serde(default = "super::default_initial_pages")]
-    pub initial_pages: u32,
-    /// Pages a poll reads back at most to catch up.
-    #[serde(default = "default_max_pages")]
-    pub max_pages: u32,
-    /// Seconds between polls (each request costs quota).
-    #[serde(default = "default_interval")]
-    pub interval_secs: u64,
-    /// Requests per minute to the host.
-    #[serde(default)]
-    pub requests_per_minute: Option<f64>,
+    /// `initial_pages` (default 1) and `max_pages` (default 5).
+    #[serde(flatten)]
+    pub scan: ScanLimits<5>,
+    /// `interval_secs` (default 600) and `requests_per_minute`.
+    #[serde(flatten)]
+    pub polling: Polling<600>,
 }
 
 fn default_base_url() -> String {
@@ -66,31 +60,6 @@ fn default_base_url() -> String {
 }
 fn default_max_results() -> u32 {
     100
-}
-fn default_max_pages() -> u32 {
-    5
-}
-fn default_interval() -> u64 {
-    600
-}
-
-impl YouTubeConfig {
-    /// Checks the config; errors name the key.
-    pub fn validate(&self) -> Result<(), FieldError> {
-        check_url("base_url", &self.base_url)?;
-        let set = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.trim().is_empty());
-        match (set(&self.channel_id), set(&self.video_id)) {
-            (true, false) | (false, true) => {}
-            _ => return Err(FieldError::new("channel_id", "set exactly one of channel_id or video_id")),
-        }
-        if self.key.as_ref().is_none_or(Secret::is_blank) && !set(&self.key_env) {
-            return Err(FieldError::new("key_env", "an API key is required: set key_env (or key)"));
-        }
-        if !(1..=100).contains(&self.max_results) {
-            return Err(FieldError::new("max_results", "must be between 1 and 100"));
-        }
-        check_scan(self.initial_pages, self.max_pages, self.interval_secs, self.requests_per_minute)
-    }
 }
 
 impl Connector for YouTubeConfig {
@@ -101,10 +70,17 @@ impl Connector for YouTubeConfig {
         &self.name
     }
     fn interval_secs(&self) -> Option<u64> {
-        Some(self.interval_secs)
+        Some(self.polling.interval_secs)
     }
     fn validate(&self) -> Result<(), FieldError> {
-        YouTubeConfig::validate(self)
+        check_url("base_url", &self.base_url)?;
+        check_either(("channel_id", &self.channel_id), ("video_id", &self.video_id))?;
+        if !crate::credentials::is_configured(self.key.as_ref(), &self.key_env) {
+            return Err(FieldError::new("key_env", "an API key is required: set key_env (or key)"));
+        }
+        check_page_size("max_results", self.max_results, 100)?;
+        self.scan.validate()?;
+        self.polling.validate()
     }
     fn build(&self, account: AccountId, http: Arc<HttpClient>) -> Result<Box<dyn Source>, IngestError> {
         Ok(Box::new(YouTubeSource::new(account, self.clone(), http)?))
@@ -255,8 +231,8 @@ impl Source for YouTubeSource {
         let url = self.page_url(state.page())?;
         let mut keyed_url = url.clone();
         keyed_url.query_pairs_mut().append_pair("key", self.key.expose());
-        let request = json_request(keyed_url, None, self.config.requests_per_minute)
-            .validators(state.validators_for(&url));
+        let request =
+            json_request(keyed_url, None, self.config.polling.rate()).validators(state.validators_for(&url));
         let response = self.http.get(&self.name, &request).await?;
         if response.not_modified() {
             return Ok(unchanged(cursor));
@@ -281,8 +257,7 @@ impl Source for YouTubeSource {
                 Err(reason) => memory.reject(&mut batch, raw_str(raw, &["id"]), location, raw, reason),
             }
         }
-        let limits =
-            ScanLimits { initial_pages: self.config.initial_pages, max_pages: self.config.max_pages };
+        let limits = self.config.scan;
         let conditional =
             if state.page().is_none() { Conditional::of(&url, &response.validators) } else { None };
         let next_page = list.next_page_token.filter(|t| !t.is_empty());

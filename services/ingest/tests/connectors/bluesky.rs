@@ -8,7 +8,7 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
-use smo_ingest::{BlueskyConfig, BlueskySource, Source};
+use smo_ingest::{BearerToken, BlueskyConfig, BlueskySource, Polling, ScanLimits, Source};
 use smo_proto::PostId;
 
 use crate::common::{
@@ -61,13 +61,10 @@ fn config(base: &str) -> BlueskyConfig {
         author: None,
         lang: None,
         base_url: base.into(),
-        token: None,
-        token_env: None,
+        auth: BearerToken::default(),
         limit: 2,
-        initial_pages: 3,
-        max_pages: 10,
-        interval_secs: 60,
-        requests_per_minute: None,
+        scan: ScanLimits { initial_pages: 3, max_pages: 10 },
+        polling: Polling::every(60),
     }
 }
 

@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::get;
-use smo_ingest::{FeedConfig, FeedSource, Source};
+use smo_ingest::{FeedConfig, FeedSource, Polling, Source};
 
 use crate::common::{
     Fault, TestServer, account, check_fault_handling, drain, fast_client, fixture, serve, with_etag,
@@ -37,7 +37,7 @@ async fn site() -> (TestServer, Arc<AtomicBool>) {
 }
 
 fn config(url: String) -> FeedConfig {
-    FeedConfig { name: "forum".into(), url, max_seen: 1000, interval_secs: 600, requests_per_minute: None }
+    FeedConfig { name: "forum".into(), url, max_seen: 1000, polling: Polling::every(600) }
 }
 
 #[tokio::test]

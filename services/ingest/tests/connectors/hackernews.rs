@@ -10,7 +10,7 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::Value;
-use smo_ingest::{HackerNewsConfig, HackerNewsSource, Source};
+use smo_ingest::{HackerNewsConfig, HackerNewsSource, Polling, ScanLimits, Source};
 use smo_proto::PostId;
 
 use crate::common::{
@@ -75,10 +75,8 @@ fn config(base: &str) -> HackerNewsConfig {
         tags: "(story,comment)".into(),
         base_url: base.into(),
         hits_per_page: 2,
-        initial_pages: 5,
-        max_pages: 10,
-        interval_secs: 60,
-        requests_per_minute: None,
+        scan: ScanLimits { initial_pages: 5, max_pages: 10 },
+        polling: Polling::every(60),
     }
 }
 

@@ -10,7 +10,7 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use smo_ingest::{HttpJsonSource, HttpJsonSourceConfig, IngestError, Source};
+use smo_ingest::{HttpJsonSource, HttpJsonSourceConfig, IngestError, Polling, Source};
 use smo_proto::{AccountId, PostId};
 
 use crate::common::fast_client;
@@ -69,8 +69,7 @@ fn config(url: String) -> HttpJsonSourceConfig {
         cursor_param: Some("after".into()),
         next_cursor: Some("meta.next".into()),
         timeout_secs: 5,
-        interval_secs: 60,
-        requests_per_minute: None,
+        polling: Polling::every(60),
     }
 }
 

@@ -15,8 +15,8 @@ use axum::routing::get;
 use smo_bus::{Bus, BusError, ConsumeSpec, Consumer, OutgoingMessage, QueueSpec};
 use smo_ingest::scheduler::{poll_forever, run_sources};
 use smo_ingest::{
-    FileSourceConfig, HackerNewsConfig, IngestError, Ingestor, MemoryCheckpoints, Source, SourceBatch,
-    SourceConfig,
+    FileSourceConfig, HackerNewsConfig, IngestError, Ingestor, MemoryCheckpoints, Polling, ScanLimits,
+    Source, SourceBatch, SourceConfig,
 };
 use smo_proto::Post;
 use tokio::sync::watch;
@@ -38,10 +38,8 @@ fn hn(base: &str, name: &str) -> SourceConfig {
         tags: "(story,comment)".into(),
         base_url: base.into(),
         hits_per_page: 100,
-        initial_pages: 1,
-        max_pages: 2,
-        interval_secs: 1,
-        requests_per_minute: None,
+        scan: ScanLimits { initial_pages: 1, max_pages: 2 },
+        polling: Polling::every(1),
     }))
 }
 

@@ -11,7 +11,10 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::Value;
-use smo_ingest::{IngestError, Ingestor, MastodonConfig, MastodonSource, MemoryCheckpoints, Source};
+use smo_ingest::{
+    BearerToken, Connector, IngestError, Ingestor, MastodonConfig, MastodonSource, MemoryCheckpoints,
+    Polling, Source,
+};
 use smo_proto::PostId;
 
 use crate::common::{
@@ -162,11 +165,9 @@ fn config(base: &str) -> MastodonConfig {
         account: None,
         list_id: None,
         search: None,
-        token: None,
-        token_env: None,
+        auth: BearerToken::default(),
         limit: 3,
-        interval_secs: 60,
-        requests_per_minute: None,
+        polling: Polling::every(60),
     }
 }
 
@@ -239,7 +240,7 @@ async fn list_timeline_sends_the_token_only_in_the_authorization_header() {
     let config = MastodonConfig {
         hashtag: None,
         list_id: Some("42".into()),
-        token: Some(TOKEN.into()),
+        auth: BearerToken { token: Some(TOKEN.into()), token_env: None },
         ..config(&server.base)
     };
     let mut source = MastodonSource::new(account(), config.clone(), fast_client()).unwrap();
@@ -283,9 +284,12 @@ async fn list_timeline_sends_the_token_only_in_the_authorization_header() {
     const WRONG: &str = "wrong-token-77c1";
     let checkpoints = Arc::new(MemoryCheckpoints::default());
     let ingestor = Ingestor::new(account(), Arc::new(RecordingBus::default()), checkpoints.clone());
-    let mut wrong =
-        MastodonSource::new(account(), MastodonConfig { token: Some(WRONG.into()), ..config }, fast_client())
-            .unwrap();
+    let mut wrong = MastodonSource::new(
+        account(),
+        MastodonConfig { auth: BearerToken { token: Some(WRONG.into()), token_env: None }, ..config },
+        fast_client(),
+    )
+    .unwrap();
     let error = ingestor.run_until_exhausted(&mut wrong, &|| false).await.unwrap_err();
     assert!(
         error.to_string().contains("401") && error.to_string().contains("The access token is invalid"),
@@ -303,7 +307,7 @@ async fn list_timeline_sends_the_token_only_in_the_authorization_header() {
 fn a_list_timeline_needs_a_token() {
     let list = MastodonConfig { hashtag: None, list_id: Some("42".into()), ..config("https://m.example") };
     assert_eq!(list.validate().unwrap_err().key, "token_env");
-    assert!(MastodonConfig { token_env: Some("SMO_MASTODON_TOKEN".into()), ..list }.validate().is_ok());
+    assert!(MastodonConfig { auth: BearerToken::from_env("SMO_MASTODON_TOKEN"), ..list }.validate().is_ok());
 }
 
 #[tokio::test]
@@ -378,13 +382,19 @@ fn config_errors_name_the_key() {
         (MastodonConfig { instance: "m.example".into(), ..base.clone() }, "instance"),
         (MastodonConfig { hashtag: None, ..base.clone() }, "hashtag"),
         (MastodonConfig { limit: 0, ..base.clone() }, "limit"),
-        (MastodonConfig { requests_per_minute: Some(-1.0), ..base.clone() }, "requests_per_minute"),
+        (
+            MastodonConfig {
+                polling: Polling { requests_per_minute: Some(-1.0), ..base.polling },
+                ..base.clone()
+            },
+            "requests_per_minute",
+        ),
     ];
     for (config, key) in cases {
         let smo_runtime::FieldError { key: found, reason } = config.validate().unwrap_err();
         assert_eq!(found, key, "{reason}");
     }
-    let missing = MastodonConfig { token_env: Some("SMO_TEST_NO_SUCH_TOKEN".into()), ..base };
+    let missing = MastodonConfig { auth: BearerToken::from_env("SMO_TEST_NO_SUCH_TOKEN"), ..base };
     let err = MastodonSource::new(account(), missing, fast_client()).unwrap_err();
     assert!(
         err.to_string().contains("token_env") && err.to_string().contains("SMO_TEST_NO_SUCH_TOKEN"),

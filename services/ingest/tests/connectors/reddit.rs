@@ -12,7 +12,10 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
-use smo_ingest::{IngestError, Ingestor, MemoryCheckpoints, RedditConfig, RedditSource, Source};
+use smo_ingest::{
+    BearerToken, Connector, IngestError, Ingestor, MemoryCheckpoints, Polling, RedditConfig, RedditSource,
+    ScanLimits, Source,
+};
 use smo_proto::PostId;
 
 use crate::common::{
@@ -155,13 +158,10 @@ fn config(base: &str) -> RedditConfig {
         search: None,
         thread: None,
         base_url: base.into(),
-        token: None,
-        token_env: None,
+        auth: BearerToken::default(),
         limit: 2,
-        initial_pages: 2,
-        max_pages: 10,
-        interval_secs: 60,
-        requests_per_minute: None,
+        scan: ScanLimits { initial_pages: 2, max_pages: 10 },
+        polling: Polling::every(60),
     }
 }
 
@@ -205,7 +205,11 @@ async fn search_is_restricted_to_the_subreddit_and_sorted_by_new() {
     let (server, _) = reddit(7).await;
     let mut source = RedditSource::new(
         account(),
-        RedditConfig { search: Some("refund OR cancelled".into()), initial_pages: 1, ..config(&server.base) },
+        RedditConfig {
+            search: Some("refund OR cancelled".into()),
+            scan: ScanLimits::starting_with(1),
+            ..config(&server.base)
+        },
         fast_client(),
     )
     .unwrap();
@@ -372,7 +376,8 @@ async fn thread_comments_are_flattened_and_stubs_fetched_once() {
 #[tokio::test]
 async fn a_thread_larger_than_a_poll_is_finished_by_the_next_poll() {
     let (server, _) = reddit(0).await;
-    let config = RedditConfig { max_pages: 2, ..thread_config(&server.base) };
+    let base = thread_config(&server.base);
+    let config = RedditConfig { scan: ScanLimits { max_pages: 2, ..base.scan }, ..base };
     let mut source = RedditSource::new(account(), config, fast_client()).unwrap();
     // Two requests: the thread and the listed ids; the deep reply waits.
     let first = drain(&mut source, None).await;

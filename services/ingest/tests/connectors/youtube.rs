@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::Value;
-use smo_ingest::{Source, YouTubeConfig, YouTubeSource};
+use smo_ingest::{Connector, Polling, ScanLimits, Source, YouTubeConfig, YouTubeSource};
 
 use crate::common::{
     Fault, TestServer, account, check_fault_handling, drain, fast_client, fixture, fixture_json, serve,
@@ -69,10 +69,8 @@ fn config(base: &str, key: &str) -> YouTubeConfig {
         key_env: None,
         base_url: base.into(),
         max_results: 2,
-        initial_pages: 3,
-        max_pages: 5,
-        interval_secs: 600,
-        requests_per_minute: None,
+        scan: ScanLimits { initial_pages: 3, max_pages: 5 },
+        polling: Polling::every(600),
     }
 }
 

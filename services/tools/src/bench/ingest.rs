@@ -14,7 +14,7 @@ use anyhow::Context;
 use serde::Serialize;
 use smo_bus::OutgoingMessage;
 use smo_ingest::http::{HttpClient, HttpOptions, Rate};
-use smo_ingest::{FileSourceConfig, HackerNewsConfig, IngestStats, SourceConfig};
+use smo_ingest::{FileSourceConfig, HackerNewsConfig, IngestStats, Polling, ScanLimits, SourceConfig};
 use smo_proto::{AccountId, topology};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -90,10 +90,8 @@ pub async fn run(config: &Path, posts: usize, batch: usize, json: bool) -> anyho
         tags: "(story,comment)".into(),
         base_url: base,
         hits_per_page: batch as u32,
-        initial_pages: (posts / batch + 2) as u32,
-        max_pages: 10,
-        interval_secs: 3600,
-        requests_per_minute: Some(1e7),
+        scan: ScanLimits::starting_with((posts / batch + 2) as u32),
+        polling: Polling { interval_secs: 3600, requests_per_minute: Some(1e7) },
     }));
     let started = Instant::now();
     let stats = smo_ingest::scheduler::poll_once(&ingestor, &polling, http, &never).await?;

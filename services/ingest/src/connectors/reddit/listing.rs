@@ -6,8 +6,7 @@ use reqwest::Url;
 use super::things::{Link, Listing, Thing};
 use super::{Mode, RedditSource};
 use crate::connectors::{
-    Conditional, Keyed, ScanCursor, ScanLimits, item, push_post, raw_str, read_cursor, unchanged,
-    write_cursor,
+    Conditional, Keyed, ScanCursor, item, push_post, raw_str, read_cursor, unchanged, write_cursor,
 };
 use crate::{IngestError, SourceBatch};
 
@@ -73,8 +72,7 @@ impl RedditSource {
             let id = thing.data.name.clone();
             keyed.push(Keyed { at: created.timestamp_millis(), id, item: (location, raw, thing.data) });
         }
-        let limits =
-            ScanLimits { initial_pages: self.config.initial_pages, max_pages: self.config.max_pages };
+        let limits = self.config.scan;
         let first = state.page().is_none();
         let conditional = if first { Conditional::of(&url, &response.validators) } else { None };
         let (kept, mut next, exhausted) =

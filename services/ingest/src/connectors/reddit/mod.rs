@@ -38,7 +38,7 @@ use serde::Deserialize;
 use smo_proto::AccountId;
 use smo_runtime::FieldError;
 
-use super::{check_scan, check_url, json_request};
+use super::{BearerToken, Polling, ScanLimits, check_page_size, check_url, json_request};
 use crate::credentials::Secret;
 use crate::http::{HttpClient, HttpRequest, join_url};
 use crate::{Connector, IngestError, Source, SourceBatch};
@@ -63,29 +63,22 @@ pub struct RedditConfig {
     /// API base URL.
     #[serde(default = "default_base_url")]
     pub base_url: String,
-    /// OAuth bearer token inline (prefer `token_env`).
-    #[serde(default)]
-    pub token: Option<Secret>,
-    /// Environment variable holding an OAuth bearer token.
-    #[serde(default)]
-    pub token_env: Option<String>,
+    /// `token` / `token_env`, an OAuth bearer token.
+    #[serde(flatten)]
+    pub auth: BearerToken,
     /// Posts per listing page (at most 100), or comments per thread request
     /// (at most 500).
     #[serde(default = "default_limit")]
     pub limit: u32,
-    /// Pages a new source reads back (listings only: a thread is read whole).
-    #[serde(default = "super::default_initial_pages")]
-    pub initial_pages: u32,
-    /// Pages a poll reads back at most to catch up; for a thread, requests a
-    /// poll makes at most (the thread and its `more` expansions).
-    #[serde(default = "super::default_max_pages")]
-    pub max_pages: u32,
-    /// Seconds between polls.
-    #[serde(default = "default_interval")]
-    pub interval_secs: u64,
-    /// Requests per minute to the host (anonymous access allows about 10).
-    #[serde(default)]
-    pub requests_per_minute: Option<f64>,
+    /// `initial_pages` (default 1; listings only, a thread is read whole)
+    /// and `max_pages` (default 10; for a thread, the requests a poll makes
+    /// at most: the thread and its `more` expansions).
+    #[serde(flatten)]
+    pub scan: ScanLimits,
+    /// `interval_secs` (default 300) and `requests_per_minute` (anonymous
+    /// access allows about 10).
+    #[serde(flatten)]
+    pub polling: Polling<300>,
 }
 
 fn default_base_url() -> String {
@@ -94,10 +87,6 @@ fn default_base_url() -> String {
 fn default_limit() -> u32 {
     100
 }
-fn default_interval() -> u64 {
-    300
-}
-
 /// What a Reddit source follows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Mode {
@@ -139,19 +128,6 @@ impl RedditConfig {
             (None, None, None) => Err(FieldError::new("subreddit", "set subreddit, search, or both")),
         }
     }
-
-    /// Checks the config; errors name the key.
-    pub fn validate(&self) -> Result<(), FieldError> {
-        check_url("base_url", &self.base_url)?;
-        let max_limit = match self.mode()? {
-            Mode::Thread { .. } => 500,
-            _ => 100,
-        };
-        if !(1..=max_limit).contains(&self.limit) {
-            return Err(FieldError::new("limit", format!("must be between 1 and {max_limit}")));
-        }
-        check_scan(self.initial_pages, self.max_pages, self.interval_secs, self.requests_per_minute)
-    }
 }
 
 impl Connector for RedditConfig {
@@ -162,10 +138,17 @@ impl Connector for RedditConfig {
         &self.name
     }
     fn interval_secs(&self) -> Option<u64> {
-        Some(self.interval_secs)
+        Some(self.polling.interval_secs)
     }
     fn validate(&self) -> Result<(), FieldError> {
-        RedditConfig::validate(self)
+        check_url("base_url", &self.base_url)?;
+        let max_limit = match self.mode()? {
+            Mode::Thread { .. } => 500,
+            _ => 100,
+        };
+        check_page_size("limit", self.limit, max_limit)?;
+        self.scan.validate()?;
+        self.polling.validate()
     }
     fn build(&self, account: AccountId, http: Arc<HttpClient>) -> Result<Box<dyn Source>, IngestError> {
         Ok(Box::new(RedditSource::new(account, self.clone(), http)?))
@@ -190,12 +173,7 @@ impl RedditSource {
         let invalid = IngestError::invalid_config(&name);
         config.validate().map_err(&invalid)?;
         let mode = config.mode().map_err(invalid)?;
-        let token = crate::credentials::resolve(
-            &name,
-            config.token.as_ref(),
-            "token_env",
-            config.token_env.as_deref(),
-        )?;
+        let token = config.auth.resolve(&name)?;
         Ok(Self { name, account, config, mode, token, http })
     }
 
@@ -204,7 +182,7 @@ impl RedditSource {
     }
 
     fn request(&self, url: Url) -> HttpRequest {
-        json_request(url, self.token.as_ref(), self.config.requests_per_minute)
+        json_request(url, self.token.as_ref(), self.config.polling.rate())
     }
 }
 

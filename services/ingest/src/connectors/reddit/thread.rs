@@ -67,7 +67,7 @@ impl RedditSource {
         walk.walk(&response.url, comments.data.children);
         let mut requests = 1;
         while let Some(expansion) = walk.pending.pop_front() {
-            if requests >= self.config.max_pages {
+            if requests >= self.config.scan.max_pages {
                 walk.pending.push_front(expansion);
                 break;
             }
